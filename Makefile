@@ -1,0 +1,56 @@
+# Umgebungsmatrix – all set-up happens here: the first target you run
+# creates .venv and installs what is needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv build serve validate generate check test bench clean
+
+help: ## diese Hilfe
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "→ Richte $(VENV) ein (einmalig, ca. 1–2 Minuten) …"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+	@echo "✓ $(VENV) bereit"
+
+venv: $(STAMP) ## .venv anlegen und Abhängigkeiten installieren
+
+build: $(STAMP) ## Website nach site/ bauen (streng: Fehler bei kaputten Links)
+	@$(PY) -m macros validate
+	@$(VENV)/bin/mkdocs build --strict --quiet
+	@echo "✓ Website in site/ gebaut – öffnen mit: xdg-open site/index.html"
+
+serve: $(STAMP) ## Vorschau mit Neuladen unter http://127.0.0.1:8008
+	@$(PY) -m macros validate
+	@$(VENV)/bin/mkdocs serve --strict
+
+validate: $(STAMP) ## nur die Matrix prüfen (Exit 2 bei Fehlern)
+	@$(PY) -m macros validate
+
+generate: $(STAMP) ## erzeugte Dateien aus der Matrix schreiben
+	@$(PY) -m macros generate
+
+check: $(STAMP) ## Drift und Leitplanken prüfen, nichts schreiben
+	@$(PY) -m macros check
+
+test: $(STAMP) ## alle Tests: Matrix, Drift, strenger Site-Build, pytest
+	@$(PY) -m macros validate
+	@$(PY) -m macros check
+	@$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+	@echo "✓ strenger Site-Build"
+	@$(PY) -m pytest -q
+
+bench: $(STAMP) ## Benchmarks (Ergebnisse auf der Konsole)
+	@$(PY) bench/run.py
+
+clean: ## site/ und Caches löschen (.venv bleibt)
+	rm -rf site .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

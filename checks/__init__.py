@@ -1,0 +1,1 @@
+"""Executable checks: drift of generated files, guardrails, schema and live stack."""

@@ -1,0 +1,105 @@
+"""German messages for pydantic validation errors, with the data path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from .yamlload import PathKey, Problem
+
+_TYPE_NAMES = {
+    "int_type": "eine Ganzzahl",
+    "int_parsing": "eine Ganzzahl",
+    "int_from_float": "eine Ganzzahl",
+    "float_type": "eine Zahl",
+    "float_parsing": "eine Zahl",
+    "string_type": "einen Text",
+    "bool_type": "true oder false",
+    "bool_parsing": "true oder false",
+    "list_type": "eine Liste",
+    "dict_type": "eine Zuordnung (schlüssel: wert)",
+    "model_type": "eine Zuordnung (schlüssel: wert)",
+    "model_attributes_type": "eine Zuordnung (schlüssel: wert)",
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "eine Zuordnung"
+    if isinstance(value, list):
+        return "eine Liste"
+    if value is None:
+        return "nichts (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"„{value}“"
+
+
+def german_message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "missing":
+        return f"Pflichtfeld „{err['loc'][-1]}“ fehlt"
+    if kind == "extra_forbidden":
+        return f"unbekannter Schlüssel „{err['loc'][-1]}“"
+    if kind in _TYPE_NAMES:
+        return f"erwartet {_TYPE_NAMES[kind]}, gefunden {_show(value)}"
+    if kind == "greater_than_equal":
+        return f"muss mindestens {ctx['ge']} sein, ist {_show(value)}"
+    if kind == "greater_than":
+        return f"muss größer als {ctx['gt']} sein, ist {_show(value)}"
+    if kind == "less_than_equal":
+        return f"darf höchstens {ctx['le']} sein, ist {_show(value)}"
+    if kind == "less_than":
+        return f"muss kleiner als {ctx['lt']} sein, ist {_show(value)}"
+    if kind == "literal_error":
+        return f"erlaubt sind {ctx['expected']}, gefunden {_show(value)}"
+    if kind == "enum":
+        return f"erlaubt sind {ctx['expected']}, gefunden {_show(value)}"
+    if kind == "string_pattern_mismatch":
+        return f"{_show(value)} hat nicht die erwartete Form ({ctx['pattern']})"
+    if kind == "too_short":
+        return f"braucht mindestens {ctx['min_length']} Eintrag/Einträge"
+    if kind == "string_too_short":
+        return "darf nicht leer sein"
+    if kind == "too_long":
+        return f"höchstens {ctx['max_length']} Einträge erlaubt"
+    if kind == "union_tag_invalid":
+        return f"„{ctx['discriminator'].strip(chr(39))}“ ist {_show(ctx['tag'])}; erlaubt sind {ctx['expected_tags']}"
+    if kind == "union_tag_not_found":
+        return f"Pflichtfeld „{ctx['discriminator'].strip(chr(39))}“ fehlt"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"]
+
+
+def _clean_path(loc: tuple[Any, ...], data: Any, kind: str) -> PathKey:
+    """Drop pydantic-only parts of a loc (union tags, '[key]') to get a data path."""
+    out: list[Any] = []
+    node = data
+    parts = list(loc)
+    if kind == "missing" and parts:
+        parts = parts[:-1]
+    for part in parts:
+        if part == "[key]":
+            continue
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        # anything else (a union tag like 'env_datei') does not exist in the data
+    if kind == "missing" and loc:
+        out.append(loc[-1])
+    return tuple(out)
+
+
+def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        path = _clean_path(tuple(err["loc"]), data, err["type"])
+        problems.append(Problem(path, german_message(err)))
+    return problems
