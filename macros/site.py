@@ -5,7 +5,7 @@ from __future__ import annotations
 from mkdocs.exceptions import PluginError
 
 from .matrix import MatrixError, load_matrix
-from .render import Context, kurz, prozent, table_markdown
+from .render import Context, ServiceView, cell, kurz, prozent, services, table_markdown, variable_value
 
 
 def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
@@ -35,6 +35,21 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
     @env.macro
     def queue(rolle: str) -> str:
         return matrix.queue_name(rolle)
+
+    @env.macro
+    def dienste(stage_id: str, jobs: bool = False) -> list[ServiceView]:
+        """Services (or jobs) of a stage with effective min/max, queue names, port ..."""
+        return services(matrix, matrix.stage(stage_id), jobs)
+
+    @env.macro
+    def zelle(stage_id: str, spalte: str) -> str:
+        """One rendered cell of the comparison table, links relative to the current page."""
+        return cell(matrix, matrix.stage(stage_id), spalte, page_path())
+
+    @env.macro
+    def variable_wert(stage_id: str, name: str) -> str:
+        """Rendered value of a non-secret variable in a stage."""
+        return variable_value(matrix, matrix.stage(stage_id), name)
 
     env.macro(prozent)
     env.macro(kurz)
