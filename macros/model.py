@@ -91,6 +91,14 @@ class Spalte(Strict):
     leerer_start: bool = False
 
 
+class HealthEndpunkt(Strict):
+    """Small HTTP health endpoint for services without their own port (Cloud Run needs one)."""
+
+    port: int = Field(ge=1, le=65535, description="containerPort; Cloud Run setzt $PORT auf diesen Wert")
+    pfad: str = Field(pattern=r"^/")
+    befehl: list[str] = Field(min_length=1, description="Wrapper vor dem eigentlichen Befehl")
+
+
 class Dienstart(Strict):
     anzeige: str
     artefakt: str | None = None
@@ -99,6 +107,7 @@ class Dienstart(Strict):
     health_pfad: str | None = Field(default=None, pattern=r"^/")
     befehl: list[str] | None = None
     datenbank_env: str | None = Field(default=None, pattern=ENV_PATTERN)
+    health_endpunkt: HealthEndpunkt | None = Field(default=None, description="nur in Cloud Run")
 
 
 class Variable(Strict):
@@ -141,6 +150,8 @@ Secrets = SecretsEnvDatei | SecretsCi | SecretsManager
 class Gcp(Strict):
     projekt: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str
+    dienstkonto: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+                             description="Service Account der Cloud-Run-Dienste (ohne @projekt...)")
 
 
 class NetzLokal(Strict):
@@ -152,6 +163,7 @@ class NetzCloud(Strict):
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"]
     web_ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] | None = None
     vpc_connector: str = Field(pattern=NAME_PATTERN)
+    vpc_egress: Literal["private-ranges-only", "all-traffic"]
     cloudsql_ip: Literal["public", "private"]
     cloudsql_instanz: str = Field(pattern=NAME_PATTERN)
     memorystore_instanz: str = Field(pattern=NAME_PATTERN)
@@ -196,6 +208,8 @@ class Skalierung(Strict):
 class Canary(Strict):
     stabil_prozent: int = Field(ge=0, le=100)
     canary_prozent: int = Field(ge=0, le=100)
+    stabil_tag_variable: str = Field(pattern=ENV_PATTERN,
+                                     description="CI-Variable mit dem Image-Tag der stabilen Revision")
 
     @model_validator(mode="after")
     def _sum_100(self) -> "Canary":
