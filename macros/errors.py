@@ -33,7 +33,13 @@ def _show(value: Any) -> str:
         return "nichts (null)"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return f"„{value:g}“"
     return f"„{value}“"
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def german_message(err: dict[str, Any]) -> str:
@@ -47,13 +53,13 @@ def german_message(err: dict[str, Any]) -> str:
     if kind in _TYPE_NAMES:
         return f"erwartet {_TYPE_NAMES[kind]}, gefunden {_show(value)}"
     if kind == "greater_than_equal":
-        return f"muss mindestens {ctx['ge']} sein, ist {_show(value)}"
+        return f"muss mindestens {_num(ctx['ge'])} sein, ist {_show(value)}"
     if kind == "greater_than":
-        return f"muss größer als {ctx['gt']} sein, ist {_show(value)}"
+        return f"muss größer als {_num(ctx['gt'])} sein, ist {_show(value)}"
     if kind == "less_than_equal":
-        return f"darf höchstens {ctx['le']} sein, ist {_show(value)}"
+        return f"darf höchstens {_num(ctx['le'])} sein, ist {_show(value)}"
     if kind == "less_than":
-        return f"muss kleiner als {ctx['lt']} sein, ist {_show(value)}"
+        return f"muss kleiner als {_num(ctx['lt'])} sein, ist {_show(value)}"
     if kind == "literal_error":
         return f"erlaubt sind {ctx['expected']}, gefunden {_show(value)}"
     if kind == "enum":

@@ -53,11 +53,23 @@ def format_problems(file: Path, problems: list[Problem], limit: int = MAX_SHOWN)
     return "\n".join(lines)
 
 
+def _is_container(data: object, path: tuple) -> bool:
+    node = data
+    for part in path:
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, (dict, list))
+
+
 def _located(loaded: Loaded, problems: list[Problem]) -> list[Problem]:
+    """Attach line:column; a whole mapping or list is pointed at by its key."""
     out = []
     for problem in problems:
         if problem.location is None:
-            is_key = bool(problem.path) and ("unbekannter Schlüssel" in problem.message or "doppelt" in problem.message)
+            is_key = bool(problem.path) and (
+                "unbekannter Schlüssel" in problem.message or _is_container(loaded.data, problem.path))
             problem = replace(problem, location=loaded.locate(problem.path, key=is_key))
         out.append(problem)
     return sorted(out, key=lambda p: (p.location.line if p.location else 0, p.location.column if p.location else 0))

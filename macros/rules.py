@@ -28,8 +28,10 @@ ENV_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 def check(matrix: Matrix, docs_dir: Path | None) -> list[Problem]:
     problems: list[Problem] = []
-    for rule in (_stages, _columns, _pages, _services, _queues, _variables, _secrets, _templates):
+    for rule in (_stages, _columns, _pages, _services, _queues, _variables, _secrets):
         problems.extend(rule(matrix, docs_dir))
+    if not problems:  # templates only make sense over consistent references
+        problems.extend(_templates(matrix, docs_dir))
     return problems
 
 

@@ -62,17 +62,19 @@ class Loaded:
     key_positions: dict[PathKey, Location]
 
     def locate(self, path: PathKey, key: bool = False) -> Location | None:
-        """Best location for a path: the node itself, else its nearest parent."""
-        table = self.key_positions if key else self.positions
+        """Best location for a path: the node itself, else the key of its nearest parent."""
         probe = tuple(path)
-        while True:
-            if probe in table:
-                return table[probe]
+        if key and probe in self.key_positions:
+            return self.key_positions[probe]
+        if probe in self.positions:
+            return self.positions[probe]
+        while probe:
+            probe = probe[:-1]
+            if probe in self.key_positions:
+                return self.key_positions[probe]
             if probe in self.positions:
                 return self.positions[probe]
-            if not probe:
-                return None
-            probe = probe[:-1]
+        return self.positions.get((), None)
 
 
 _STANDARD_TAGS = {
