@@ -8,7 +8,7 @@ validators whose messages are German, because they reach the user.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -19,6 +19,7 @@ ServiceKind = Literal["web", "worker", "beat", "litellm", "postgres", "redis", "
 Port = int  # range enforced by Field below
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 ENV_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+SqlName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
 
 
 class Strict(BaseModel):
@@ -46,7 +47,28 @@ class Rag(Strict):
     extension: str
     embedding_dimension: int = Field(ge=1, le=16000)
     distanz: Literal["cosine", "l2", "inner_product"]
-    index_methoden: list[Literal["hnsw", "ivfflat"]] = Field(min_length=1)
+    index_methoden: list[Literal["hnsw", "ivfflat"]] = Field(
+        min_length=1, description="erlaubte pgvector-Indexmethoden für Embedding-Spalten")
+    index_max_dimension: dict[Literal["hnsw", "ivfflat"], PositiveInt] = Field(
+        description="höchste Dimension, die eine Indexmethode für den Typ vector indizieren kann")
+    retriever_tabellen: list[SqlName] = Field(
+        min_length=1, description="Tabellen, die der Retriever liest: Mandantentrennung per RLS")
+    agenten_tabellen: list[SqlName] = Field(
+        description="plattformweite Tabellen der Agenten: ohne Mandanten-Policy")
+    tenant_spalte: SqlName = Field(description="Spalte mit dem Mandanten in den Retriever-Tabellen")
+    tenant_einstellung: str = Field(
+        pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$",
+        description="Sitzungsvariable mit dem Mandanten, gelesen per current_setting()")
+
+    @model_validator(mode="after")
+    def _tables_and_limits(self) -> "Rag":
+        both = sorted(set(self.retriever_tabellen) & set(self.agenten_tabellen))
+        if both:
+            raise ValueError(f"Tabelle(n) {', '.join(both)} sind zugleich Retriever- und Agenten-Tabelle")
+        missing = [m for m in self.index_methoden if m not in self.index_max_dimension]
+        if missing:
+            raise ValueError(f"index_max_dimension fehlt für {', '.join(missing)}")
+        return self
 
 
 class Queue(Strict):
