@@ -140,6 +140,12 @@ class Context:
         inner = ports[0] if len(ports) == 1 else "{" + ",".join(ports) + "}"
         return f"http://localhost:{inner}"
 
+    def cloudsql_ip(self) -> str:
+        netz = self._need_stage().netz
+        if getattr(netz, "cloudsql_ip", None) is None:
+            raise TemplateProblem("cloudsql_ip() gibt es nur in Cloud-Run-Stages")
+        return "Private IP" if netz.cloudsql_ip == "private" else "Public IP"
+
     def _need_stage(self) -> Stage:
         if self.stage is None:
             raise TemplateProblem("diese Funktion gibt es nur in Zellen und Variablen einer Stage")
@@ -153,6 +159,7 @@ class Context:
             "dienstart": self.dienstart,
             "dienstliste": self.dienstliste,
             "lokale_urls": self.lokale_urls,
+            "cloudsql_ip": self.cloudsql_ip,
             "prozent": prozent,
             "kurz": kurz,
         }
