@@ -130,6 +130,8 @@ class Dienstart(Strict):
     befehl: list[str] | None = None
     datenbank_env: str | None = Field(default=None, pattern=ENV_PATTERN)
     health_endpunkt: HealthEndpunkt | None = Field(default=None, description="nur in Cloud Run")
+    parallelitaet: PositiveInt | None = Field(
+        default=None, description="Prozesse je Worker-Container (Platzhalter {parallelitaet} im Befehl)")
 
 
 class Variable(Strict):
@@ -137,6 +139,8 @@ class Variable(Strict):
     geheim: bool = False
     dienste: list[ServiceKind] = Field(min_length=1)
     wert: str | None = Field(default=None, description="Jinja-Vorlage über Stage-Fakten")
+    beispiel: str | None = Field(
+        default=None, description="Jinja-Vorlage: Form des Werts als Hinweis in .env.example, nie ein echtes Geheimnis")
 
     @model_validator(mode="after")
     def _secret_has_no_value(self) -> "Variable":
@@ -260,6 +264,39 @@ class Dienst(Strict):
         return self
 
 
+DURATION_PATTERN = r"^[0-9]+(ms|s|m|h)$"
+
+
+class ComposeHealthcheck(Strict):
+    intervall: str = Field(pattern=DURATION_PATTERN)
+    timeout: str = Field(pattern=DURATION_PATTERN)
+    versuche: PositiveInt
+    startphase: str = Field(pattern=DURATION_PATTERN, description="start_period: Fehlschläge zählen noch nicht")
+
+
+class ComposeLangfuse(Strict):
+    """Local Langfuse v2 needs Postgres (no SQLite): an own database container in a profile."""
+
+    profil: str = Field(pattern=NAME_PATTERN)
+    datenbank_dienst: str = Field(pattern=NAME_PATTERN)
+    datenbank: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    benutzer: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    volume: str = Field(pattern=NAME_PATTERN)
+
+
+class Compose(Strict):
+    """Facts of the generated compose/docker-compose.yml (Dev lokal)."""
+
+    lokale_adresse: str = Field(description="Loopback: veröffentlichte Ports und TCP-Proben im Container")
+    image_variable: str = Field(pattern=r"^[A-Z_]*\{ARTEFAKT\}[A-Z_]*$",
+                                description="Variable, die ein eigenes Image überschreibt; {ARTEFAKT} wird ersetzt")
+    standard_tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    healthcheck: ComposeHealthcheck
+    postgres_volume: str = Field(pattern=NAME_PATTERN, description="benanntes Volume der Plattform-Datenbank")
+    postgres_daten_pfad: str = Field(pattern=r"^/", description="Datenverzeichnis im Postgres-Image")
+    langfuse: ComposeLangfuse
+
+
 class Stage(Strict):
     id: StageId
     name: str
@@ -279,10 +316,13 @@ class Stage(Strict):
     dienste: dict[str, Dienst] = Field(min_length=1)
     jobs: dict[str, Dienst] = Field(default_factory=dict)
     zellen: dict[str, str]
+    compose: Compose | None = Field(default=None, description="nur bei laufzeit compose")
 
     @model_validator(mode="after")
     def _runtime_consistent(self) -> "Stage":
         cloud = self.laufzeit == "cloudrun"
+        if cloud == (self.compose is not None):
+            raise ValueError("„compose“ gehört genau zu den Stages mit laufzeit compose")
         if cloud and self.gcp is None:
             raise ValueError("eine Cloud-Run-Stage braucht „gcp“ (Projekt und Region)")
         if cloud and self.skalierung is None:

@@ -138,7 +138,11 @@ def _secrets(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             if name not in secret_names:
                 yield Problem(("stages", i, "secrets", "versionen", name),
                               f"„{name}“ ist keine geheime Variable (geheim: true unter variablen)")
-        for name in sorted(secret_names - set(versions)):
+        # Only secrets a service of this stage reads need a pinned version
+        # (POSTGRES_PASSWORD of the local container does not exist in the cloud).
+        kinds = {d.art for d in list(stage.dienste.values()) + list(stage.jobs.values())}
+        used = {n for n in secret_names if kinds & set(matrix.variablen[n].dienste)}
+        for name in sorted(used - set(versions)):
             yield Problem(("stages", i, "secrets", "versionen"), f"gepinnte Version für „{name}“ fehlt")
 
 
