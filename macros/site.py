@@ -47,6 +47,13 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
         return cell(matrix, matrix.stage(stage_id), spalte, page_path())
 
     @env.macro
+    def secret_id(variable: str) -> str:
+        """Secret Manager id of a secret variable (convention of the Cloud Run generator)."""
+        from .cloudrun.common import secret_id as convention  # lazy: only pages that need it
+
+        return convention(variable)
+
+    @env.macro
     def variable_wert(stage_id: str, name: str) -> str:
         """Rendered value of a non-secret variable in a stage."""
         return variable_value(matrix, matrix.stage(stage_id), name)
