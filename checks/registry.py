@@ -44,6 +44,9 @@ CHECKS: list[tuple[str, CheckFn]] = []
 # Modules that register providers and checks when imported.
 MODULES: list[str] = [
     "checks.schema_artifact",
+    "checks.cloudrun",
+    "checks.cloudrun_guardrails",
+    "checks.secret_scan",
 ]
 
 

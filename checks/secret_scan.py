@@ -1,0 +1,162 @@
+"""Guardrail: no secret value in any generated file, the built site or next to a local .env.
+
+Variables marked `geheim: true` in the matrix may appear only as a name, an
+empty assignment, a ${NAME} reference, a Secret Manager secretKeyRef, or the
+matrix's own `beispiel` hint (declared never to be a real secret). Values of
+a local .env (if present) must not appear in any artifact or in site/.
+Messages never print the value itself.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from macros.matrix import ROOT
+from macros.model import Matrix
+from macros.render import Context
+
+from .registry import Artifacts, Finding, check
+
+RULE = "keine-geheimen-werte"
+DOC = f"stages/leitplanken.md#{RULE}"
+SITE_SUFFIXES = {".html", ".xml", ".json", ".txt", ".yaml", ".yml", ".sh", ".md", ".example", ".env", ".js"}
+MIN_SECRET_LENGTH = 4
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def secret_names(matrix: Matrix) -> list[str]:
+    return [n for n, v in matrix.variablen.items() if v.geheim]
+
+
+def _examples(matrix: Matrix, name: str) -> set[str]:
+    template = getattr(matrix.variablen[name], "beispiel", None)
+    if not template:
+        return set()
+    out = set()
+    for stage in matrix.stages:
+        try:
+            out.add(Context(matrix, stage).render(template))
+        except Exception:  # noqa: BLE001 (a hint that does not render in a stage is simply not allowed there)
+            continue
+    return out
+
+
+def allowed(value: str, name: str, examples: set[str]) -> bool:
+    value = value.strip().strip("\"'")
+    if value in ("", f"${{{name}}}", f"${name}") or value in examples:
+        return True
+    return re.fullmatch(rf"\$\{{{name}:?\?[^}}]*\}}", value) is not None
+
+
+def _yaml_literals(data: Any, secret: set[str], path: tuple[Any, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(name, value) of secret variables with a literal value in parsed YAML."""
+    if isinstance(data, dict):
+        name = data.get("name")
+        if isinstance(name, str) and name in secret and "value" in data:
+            yield name, str(data["value"])
+        for key, value in data.items():
+            if key in secret and not isinstance(value, (dict, list)) and value is not None:
+                yield key, str(value)
+            yield from _yaml_literals(value, secret, path + (key,))
+    elif isinstance(data, list):
+        for item in data:
+            yield from _yaml_literals(item, secret, path)
+
+
+def _line_literals(text: str, names: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(line, name, value) for NAME=value and NAME: value outside comments."""
+    if not names:
+        return
+    alternatives = "|".join(map(re.escape, names))
+    pattern = re.compile(
+        rf"(?<![A-Za-z0-9_$])({alternatives})(?:=(\"[^\"]*\"|'[^']*'|[^,\s\"']*)|[\"']?:[ \t]*(\S.*)?$)")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in pattern.finditer(line):
+            value = match.group(2) if match.group(2) is not None else (match.group(3) or "")
+            yield number, match.group(1), value
+
+
+def all_examples(matrix: Matrix) -> dict[str, set[str]]:
+    return {n: _examples(matrix, n) for n in secret_names(matrix)}
+
+
+def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]] | None = None) -> list[Finding]:
+    names = secret_names(matrix)
+    examples = examples if examples is not None else all_examples(matrix)
+    out = []
+    for number, name, value in _line_literals(text, names):
+        if not allowed(value, name, examples[name]):
+            out.append(Finding(RULE, f"{name} ist geheim, steht hier aber mit einem Klartextwert "
+                               "(erlaubt: Name, leer, ${" + name + "} oder secretKeyRef)", f"{path}:{number}", DOC))
+    if path.endswith((".yaml", ".yml")):
+        try:
+            data = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError:
+            data = None
+        reported = {f.message.split(" ", 1)[0] for f in out}
+        for name, value in _yaml_literals(data, set(names)):
+            if name not in reported and not allowed(value, name, examples[name]):
+                reported.add(name)
+                out.append(Finding(RULE, f"{name} ist geheim, hat hier aber einen Klartextwert (value)", path, DOC))
+    return out
+
+
+def dotenv_secrets(matrix: Matrix, root: Path = ROOT) -> dict[str, str]:
+    """Secret values of a local .env (never printed), only those worth searching for."""
+    file = root / ".env"
+    if not file.is_file():
+        return {}
+    secret = set(secret_names(matrix))
+    out = {}
+    for raw in file.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.removeprefix("export ").split("=", 1)
+        name, value = name.strip(), value.strip().strip("\"'")
+        if name in secret and len(value) >= MIN_SECRET_LENGTH and not allowed(value, name, _examples(matrix, name)):
+            out[name] = value
+    return out
+
+
+def _site_files(root: Path) -> Iterator[Path]:
+    site = root / "site"
+    if site.is_dir():
+        for path in site.rglob("*"):
+            if path.is_file() and (path.suffix in SITE_SUFFIXES or path.name.startswith(".env")):
+                yield path
+
+
+@check("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website")
+def no_secret_values(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
+    out: list[Finding] = []
+    examples = all_examples(matrix)
+    for path, text in sorted(artifacts.items()):
+        out += scan_text(path, text, matrix, examples)
+    values = dotenv_secrets(matrix)
+    for path, text in sorted(artifacts.items()):
+        out += _leaks(path, text, values)
+    for file in _site_files(ROOT):
+        rel = file.relative_to(ROOT).as_posix()
+        text = file.read_text(encoding="utf-8", errors="replace")
+        out += _leaks(rel, text, values)
+        if rel.startswith("site/downloads/"):
+            out += scan_text(rel, text, matrix, examples)
+    return out
+
+
+def _leaks(path: str, text: str, values: dict[str, str]) -> list[Finding]:
+    out = []
+    for name, value in values.items():
+        index = text.find(value)
+        if index >= 0:
+            line = text.count("\n", 0, index) + 1
+            out.append(Finding(RULE, f"der Wert von {name} aus .env steht in dieser Datei (Wert nicht angezeigt)",
+                               f"{path}:{line}", DOC))
+    return out

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Erzeugt aus matrix/umgebungen.yaml – nicht von Hand bearbeiten.
+# Ändern: Matrix anpassen, dann `make generate`.
+#
+# Deploy der Stage Staging GCP (läuft in der CI).
+# Aufruf: cloudrun/staging/deploy.sh [ZIEL ...]
+#   ohne ZIEL: migrate web worker agenten-worker litellm
+#   optional, nur wenn genannt: beat
+# --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl
+# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.
+
+set -euo pipefail
+
+# Bricht ab, wenn eine benötigte CI-Variable fehlt oder leer ist.
+benoetigt() {
+  local name
+  for name in "$@"; do
+    if [ -z "${!name:-}" ]; then echo "CI-Variable $name fehlt" >&2; exit 2; fi
+  done
+}
+
+standard=(migrate web worker agenten-worker litellm)
+bekannt=(migrate web worker agenten-worker beat litellm)
+ziele=("$@")
+if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi
+
+for ziel in "${ziele[@]}"; do
+  case "$ziel" in
+    migrate)
+      benoetigt IMAGE_TAG DATABASE_URL
+      gcloud run jobs deploy migrate \
+        --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --tasks 1 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-migrate \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL}"
+      gcloud run jobs execute migrate \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --wait
+      ;;
+    web)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      gcloud run deploy web \
+        --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --port 8000 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-web \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,EMBEDDING_DIMENSION=1536,AUTO_MIGRATE=false"
+      ;;
+    worker)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      gcloud run deploy worker \
+        --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,worker,--queues,ingestion,--concurrency,2 \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,INGESTION_BATCH_SIZE=128,EMBEDDING_DIMENSION=1536,AGENT_GUARDRAILS=false"
+      ;;
+    agenten-worker)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      gcloud run deploy agenten-worker \
+        --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,worker,--queues,agents,--concurrency,2 \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,INGESTION_BATCH_SIZE=128,EMBEDDING_DIMENSION=1536,AGENT_GUARDRAILS=false"
+      ;;
+    beat)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      gcloud run deploy beat \
+        --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 1 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,beat \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL}"
+      ;;
+    litellm)
+      benoetigt DATABASE_URL LITELLM_MASTER_KEY OPENAI_API_KEY
+      gcloud run deploy litellm \
+        --image ghcr.io/berriai/litellm:main-stable \
+        --region europe-west3 \
+        --project rag-plattform-staging \
+        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --port 4000 \
+        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+        --vpc-connector staging-vpc-connector \
+        --vpc-egress private-ranges-only \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},OPENAI_API_KEY=${OPENAI_API_KEY}"
+      ;;
+    *)
+      echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2
+      exit 2
+      ;;
+  esac
+  echo "✓ $ziel ausgerollt (Staging GCP)"
+done

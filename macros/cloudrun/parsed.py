@@ -1,0 +1,182 @@
+"""Read generated Cloud Run artifacts back: YAML manifests with line numbers, deploy commands.
+
+Checks look at the rendered TEXT (what `make generate` writes), not at the
+dicts it was made from, so a hand-made or broken file fails the same way.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import yaml
+
+from macros.model import Matrix, Stage
+
+from . import common as c
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: str
+    stage: Stage
+    text: str
+    data: Any
+
+    @property
+    def kind(self) -> str:
+        return self.data.get("kind", "") if isinstance(self.data, dict) else ""
+
+    @property
+    def name(self) -> str:
+        meta = self.data.get("metadata") if isinstance(self.data, dict) else None
+        return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+    def where(self, path: tuple[Any, ...] = ()) -> str:
+        line = line_of(self.text, path)
+        return f"{self.path}:{line}" if line else self.path
+
+
+def line_of(text: str, path: tuple[Any, ...]) -> int | None:
+    """1-based line of the node at `path` (nearest existing parent)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def stage_dir(stage: Stage) -> str:
+    return f"{c.OUT_DIR}/{stage.id}/"
+
+
+def manifests(matrix: Matrix, artifacts: Mapping[str, str]) -> Iterator[Manifest]:
+    """Every YAML artifact under cloudrun/<cloud stage>/, parsed (None data if unparsable)."""
+    for stage in c.cloud_stages(matrix):
+        prefix = stage_dir(stage)
+        for path in sorted(artifacts):
+            if path.startswith(prefix) and path.endswith((".yaml", ".yml")):
+                text = artifacts[path]
+                try:
+                    data = yaml.load(text, Loader=_Loader)
+                except yaml.YAMLError:
+                    data = None
+                yield Manifest(path, stage, text, data)
+
+
+def get(data: Any, *path: Any, default: Any = None) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return default
+    return data
+
+
+def pod_spec_path(kind: str) -> tuple[Any, ...]:
+    return ("spec", "template", "spec", "template", "spec") if kind == "Job" else ("spec", "template", "spec")
+
+
+def containers(manifest: Manifest) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    base = pod_spec_path(manifest.kind) + ("containers",)
+    items = get(manifest.data, *base, default=[]) or []
+    return [(base + (i,), item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def argv(container: dict[str, Any]) -> list[str]:
+    return [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+
+
+# --- deploy scripts -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    line: int
+    argv: list[str]
+
+    def _parts(self) -> tuple[str, str, str]:
+        """(noun, verb, target): `gcloud run deploy web` -> ('services', 'deploy', 'web')."""
+        rest = self.argv[2:] if self.argv[:2] == ["gcloud", "run"] else []
+        if rest and rest[0] in ("services", "jobs"):
+            noun, rest = rest[0], rest[1:]
+        else:
+            noun = "services"
+        verb = rest[0] if rest else ""
+        target = rest[1] if len(rest) > 1 and not rest[1].startswith("-") else ""
+        return noun, verb, target
+
+    @property
+    def noun(self) -> str:
+        return self._parts()[0]
+
+    @property
+    def verb(self) -> str:
+        return self._parts()[1]
+
+    @property
+    def target(self) -> str:
+        return self._parts()[2]
+
+    @property
+    def flags(self) -> dict[str, list[str]]:
+        return flag_values(self.argv)
+
+
+def commands(text: str) -> list[Command]:
+    """gcloud commands of a shell script, with continuation lines joined and quotes removed."""
+    out: list[Command] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not buffer:
+            if not line.startswith("gcloud "):
+                continue
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        try:
+            out.append(Command(start, shlex.split(buffer)))
+        except ValueError:
+            out.append(Command(start, buffer.split()))
+        buffer = ""
+    return out
+
+
+def flag_values(argv: list[str]) -> dict[str, list[str]]:
+    """--flag value / --flag=value / --switch → {flag: [values]} ('' for switches)."""
+    out: dict[str, list[str]] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--"):
+            if "=" in arg:
+                name, value = arg.split("=", 1)
+            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                name, value = arg, argv[i + 1]
+                i += 1
+            else:
+                name, value = arg, ""
+            out.setdefault(name, []).append(value)
+        i += 1
+    return out
