@@ -34,12 +34,14 @@ class Postgres(Strict):
     datenbank: str
     benutzer: str
     port: int = Field(ge=1, le=65535)
+    url_env: str = Field(pattern=ENV_PATTERN, description="Umgebungsvariable mit der Verbindungs-URL der Datenbank")
 
 
 class Redis(Strict):
     version: PositiveInt
     image: str
     port: int = Field(ge=1, le=65535)
+    url_env: str = Field(pattern=ENV_PATTERN, description="Umgebungsvariable mit der URL von Broker und Ergebnis-Backend")
 
 
 class Rag(Strict):
@@ -129,6 +131,8 @@ class Dienstart(Strict):
     health_pfad: str | None = Field(default=None, pattern=r"^/")
     befehl: list[str] | None = None
     datenbank_env: str | None = Field(default=None, pattern=ENV_PATTERN)
+    migrations_env: str | None = Field(default=None, pattern=ENV_PATTERN,
+                                       description="Umgebungsvariable, die die Migration beim Start schaltet")
     health_endpunkt: HealthEndpunkt | None = Field(default=None, description="nur in Cloud Run")
     parallelitaet: PositiveInt | None = Field(
         default=None, description="Prozesse je Worker-Container (Platzhalter {parallelitaet} im Befehl)")

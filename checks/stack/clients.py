@@ -1,0 +1,54 @@
+"""Small clients the providers and checks share: Celery control, Redis, HTTP."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+
+_APPS: dict[str, object] = {}
+
+
+def celery_app(broker_url: str):
+    """A Celery client (no tasks of its own) on one Redis database, cached per URL."""
+    if broker_url not in _APPS:
+        from celery import Celery
+
+        app = Celery("umgebungsmatrix-check", broker=broker_url, backend=broker_url)
+        app.conf.update(broker_connection_retry_on_startup=True, broker_connection_max_retries=3,
+                        result_expires=600)
+        _APPS[broker_url] = app
+    return _APPS[broker_url]
+
+
+def close_clients() -> None:
+    """Close all cached clients (their Redis connections)."""
+    for app in _APPS.values():
+        try:
+            app.close()
+        except Exception:  # noqa: BLE001 - closing a client must never fail a run
+            pass
+    _APPS.clear()
+
+
+def ping(broker_url: str, node: str, timeout: float = 0.25) -> bool:
+    try:
+        return bool(celery_app(broker_url).control.ping(destination=[node], timeout=timeout))
+    except Exception:  # noqa: BLE001 - broker not yet reachable counts as "not ready"
+        return False
+
+
+def redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=1)
+
+
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
