@@ -60,3 +60,7 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
 
     env.macro(prozent)
     env.macro(kurz)
+
+    from .cloudrun.site_macros import register as register_cloudrun  # stage pages: files, deploy, checklists
+
+    register_cloudrun(env, matrix, page_path)
