@@ -44,6 +44,7 @@ CHECKS: list[tuple[str, CheckFn]] = []
 # Modules that register providers and checks when imported.
 MODULES: list[str] = [
     "checks.schema_artifact",
+    "checks.schema_sql.register",
     "checks.stack.app_facts",
     "checks.cloudrun",
     "checks.cloudrun_guardrails",

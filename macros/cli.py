@@ -56,6 +56,10 @@ def _load_plugins() -> None:
         except ModuleNotFoundError as exc:
             if exc.name is None or not module.startswith(exc.name):
                 raise
+    # Modules listed in checks.registry.MODULES may register subcommands too.
+    registry = sys.modules.get("checks.registry")
+    if registry is not None:
+        registry.load_modules()
 
 
 def build_parser() -> argparse.ArgumentParser:
