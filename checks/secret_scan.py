@@ -107,11 +107,21 @@ def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]
     return out
 
 
-def dotenv_secrets(matrix: Matrix, root: Path = ROOT) -> dict[str, str]:
-    """Secret values of a local .env (never printed), only those worth searching for."""
-    file = root / ".env"
-    if not file.is_file():
-        return {}
+def env_files(matrix: Matrix, root: Path) -> list[Path]:
+    """Local env files of the stages that read secrets from a file (e.g. .env)."""
+    names = {s.secrets.datei for s in matrix.stages if s.secrets.quelle == "env_datei"}  # type: ignore[union-attr]
+    return [root / name for name in sorted(names) if (root / name).is_file()]
+
+
+def dotenv_secrets(matrix: Matrix, root: Path | None = None) -> dict[str, str]:
+    """Secret values of local env files (never printed), only those worth searching for."""
+    out: dict[str, str] = {}
+    for file in env_files(matrix, root or ROOT):
+        out.update(_parse_env(matrix, file))
+    return out
+
+
+def _parse_env(matrix: Matrix, file: Path) -> dict[str, str]:
     secret = set(secret_names(matrix))
     out = {}
     for raw in file.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -142,7 +152,7 @@ def no_secret_values(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
     values = dotenv_secrets(matrix)
     for path, text in sorted(artifacts.items()):
         out += _leaks(path, text, values)
-    for file in _site_files(ROOT):
+    for file in _site_files(ROOT):  # module attribute: tests point it at a copy
         rel = file.relative_to(ROOT).as_posix()
         text = file.read_text(encoding="utf-8", errors="replace")
         out += _leaks(rel, text, values)
