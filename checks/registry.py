@@ -46,6 +46,7 @@ MODULES: list[str] = [
     "checks.schema_artifact",
     "checks.schema_sql.register",
     "checks.stack.app_facts",
+    "checks.stack.command",
     "checks.cloudrun",
     "checks.cloudrun_guardrails",
     "checks.secret_scan",

@@ -67,6 +67,7 @@ class StackPlan:
     workers: tuple[WorkerPlan, ...]
     all_queues: tuple[str, ...]
     auto_migrate: bool              # the matrix says the local stage migrates on start
+    migrations_env: str | None      # env name that switches the migration on start
     notes: tuple[str, ...] = field(default=())
 
 
@@ -157,4 +158,5 @@ def build_plan(matrix: Matrix, schema: Path | None = None) -> StackPlan:
         workers=tuple(stage_workers + _separation_workers(matrix, all_queues, first_db=1)),
         all_queues=all_queues,
         auto_migrate=auto,
+        migrations_env=migrations_env,
     )

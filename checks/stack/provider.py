@@ -99,7 +99,12 @@ def provider_for(name: str, plan: StackPlan, progress: Progress, **options) -> P
 
         return ExternalProvider(plan, progress, **options)
     if name == "docker":
-        from .docker import DockerProvider
-
+        try:  # built by the compose/docker work (dockerstack/); same checks, same interface
+            from .docker import DockerProvider
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.docker":
+                raise
+            raise StackError("Provider docker ist noch nicht verfügbar (checks/stack/docker.py fehlt); "
+                             "bis dahin: --provider embedded") from None
         return DockerProvider(plan, progress, **options)
     raise StackError(f"unbekannter Provider „{name}“ (möglich: {', '.join(PROVIDERS)})")

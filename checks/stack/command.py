@@ -1,0 +1,103 @@
+"""`python -m macros check-stack`: start the Dev stack and prove the docs' claims.
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 the stack could not be
+started/reached or the request was refused, 128+N after signal N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from macros.cli import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, register
+
+from .provider import PROVIDERS
+
+CHECK_IDS = ("leerer-start", "dienste", "migration", "schema", "pgvector", "queues")
+
+
+class Interrupted(BaseException):
+    """SIGINT/SIGTERM arrived; unwinds through the provider's context manager."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signum)
+
+
+def _add_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", choices=PROVIDERS, default=os.environ.get("STACK") or "embedded",
+                        help="embedded (Standard: Postgres/Redis/Web/Worker ohne Docker), docker "
+                             "(Compose-Stack) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
+                             "auch über die Umgebungsvariable STACK")
+    parser.add_argument("--json", action="store_true", help="Ergebnis als JSON auf stdout (für CI)")
+    parser.add_argument("--nur", action="append", choices=CHECK_IDS, metavar="PRÜFUNG",
+                        help=f"nur diese Prüfung(en) ausführen: {', '.join(CHECK_IDS)} (mehrfach möglich)")
+    parser.add_argument("--schema", type=Path, default=None,
+                        help="statt docs/rag/schema.sql diese Datei migrieren lassen (nur embedded; zeigt, "
+                             "wie ein Entwurf vom deklarierten Schema abweicht)")
+    parser.add_argument("--migrieren", action="store_true",
+                        help="Migration ausdrücklich verlangen (embedded/docker tun es laut Matrix ohnehin; "
+                             "external verweigert es)")
+
+
+def _raise_interrupt(signum: int, _frame) -> None:
+    # a second signal during teardown must not cut the cleanup short
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from macros.matrix import load_matrix
+
+    from .live import run_all
+    from .plan import PlanProblem, build_plan
+    from .provider import StackError, provider_for
+    from .result import failed, json_report, text_report
+
+    started = time.perf_counter()
+    matrix = load_matrix()
+    if args.schema is not None and not args.schema.is_file():
+        print(f"✗ --schema {args.schema}: Datei nicht gefunden", file=sys.stderr)
+        return EXIT_INPUT
+    previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    provider = None
+    try:
+        plan = build_plan(matrix, schema=args.schema.resolve() if args.schema else None)
+        provider = provider_for(args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema)
+        _progress(f"Starte Stack „{args.provider}“ für Stage {plan.stage.name} …")
+        with provider as endpoints:
+            checks_started = time.perf_counter()
+            _progress("Prüfe …")
+            results = run_all(matrix, plan, endpoints, only=args.nur)
+            provider.timings["checks"] = time.perf_counter() - checks_started
+            _progress("Baue den Stack ab …")
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        _progress(f"Abgebrochen ({name}): Stack abgebaut, nichts bleibt zurück.")
+        return 128 + exc.signum
+    except (StackError, PlanProblem) as exc:
+        _progress(f"✗ {exc}")
+        return EXIT_INPUT
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    timings = {**provider.timings, "gesamt": time.perf_counter() - started}
+    header = f"Stack-Prüfung ({args.provider}, Stage {plan.stage.name}):"
+    if args.json:
+        print(json_report(results, {"provider": args.provider, "stage": plan.stage.id}, timings))
+    else:
+        print(text_report(results, header, timings))
+    return EXIT_DRIFT if failed(results) else EXIT_OK
+
+
+register("check-stack", "Dev-Stack starten und die Aussagen der Doku live prüfen (Postgres, pgvector, Queues)",
+         _add_args, run)
