@@ -44,6 +44,9 @@ CHECKS: list[tuple[str, CheckFn]] = []
 # Modules that register providers and checks when imported.
 MODULES: list[str] = [
     "checks.schema_artifact",
+    "checks.compose_artifact",
+    "checks.compose_schema",
+    "checks.compose_rules",
     "checks.schema_sql.register",
     "checks.stack.app_facts",
     "checks.stack.command",

@@ -136,6 +136,8 @@ class Dienstart(Strict):
     health_endpunkt: HealthEndpunkt | None = Field(default=None, description="nur in Cloud Run")
     parallelitaet: PositiveInt | None = Field(
         default=None, description="Prozesse je Worker-Container (Platzhalter {parallelitaet} im Befehl)")
+    startet_nach: list[ServiceKind] = Field(
+        default_factory=list, description="Compose: startet erst, wenn Dienste dieser Arten gesund sind")
 
 
 class Variable(Strict):

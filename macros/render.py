@@ -7,6 +7,7 @@ renders the German comparison table as Markdown.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -18,6 +19,12 @@ from .model import Dienst, Dienstart, Matrix, Stage
 TABLE_PAGE = "plattform/umgebungsmatrix.md"
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(template: str) -> jinja2.Template:
+    """Compiling costs milliseconds; the same cell/variable templates render per stage and per page."""
+    return _ENV.from_string(template)
 
 
 class TemplateProblem(Exception):
@@ -172,7 +179,7 @@ class Context:
 
     def render(self, template: str) -> str:
         try:
-            return _ENV.from_string(template).render(self.variables())
+            return _compiled(template).render(self.variables())
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"Vorlage: {_german_undefined(str(exc))}") from None
         except jinja2.TemplateSyntaxError as exc:

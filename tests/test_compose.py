@@ -1,0 +1,209 @@
+"""Generated compose file and .env.example: validity, guardrails, drift, regeneration."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from checks.compose_rules import compose_guardrails
+from checks.compose_schema import validate_text
+from macros.compose import COMPOSE_FILE, artifacts
+from tests.conftest import ROOT, run_cli, snapshot
+
+ENV_EXAMPLE = ".env.example"
+MATRIX_REL = "matrix/umgebungen.yaml"
+
+
+@pytest.fixture(scope="module")
+def rendered(matrix) -> dict[str, str]:
+    return artifacts(matrix)
+
+
+def findings(matrix, compose_text: str, env_text: str) -> list:
+    out = validate_text(compose_text, matrix, use_cache=False)
+    return out + compose_guardrails(matrix, {COMPOSE_FILE: compose_text, ENV_EXAMPLE: env_text})
+
+
+def test_generated_files_are_committed_and_valid(matrix, rendered):
+    assert (ROOT / COMPOSE_FILE).read_text(encoding="utf-8") == rendered[COMPOSE_FILE]
+    assert (ROOT / ENV_EXAMPLE).read_text(encoding="utf-8") == rendered[ENV_EXAMPLE]
+    assert findings(matrix, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE]) == []
+
+
+def test_generated_file_derives_from_matrix(matrix, rendered):
+    text = rendered[COMPOSE_FILE]
+    dev = next(s for s in matrix.stages if s.laufzeit == "compose")
+    assert text.startswith("# ERZEUGT aus matrix/umgebungen.yaml – nicht von Hand bearbeiten")
+    assert not re.search(r"^version:", text, re.M)
+    queues = ",".join(matrix.queue_name(r) for r in dev.dienste["worker"].queues)
+    assert f"--queues, '{queues}'" in text or f"--queues, {queues}" in text
+    pg = matrix.plattform.postgres
+    assert f"image: {pg.image.format(version=pg.version)}" in text
+    assert f"pg_isready, -h, {dev.compose.lokale_adresse}, -p, '{pg.port}'" in text
+    assert f"INGESTION_BATCH_SIZE: '{dev.einlesen.batch_groesse}'" in text
+    assert "profiles:\n      - langfuse" in text
+
+
+def test_env_example_has_every_variable_and_no_secret_value(matrix, rendered):
+    lines = dict(line.split("=", 1) for line in rendered[ENV_EXAMPLE].splitlines()
+                 if line and not line.startswith("#"))
+    for name, variable in matrix.variablen.items():
+        if "beat" in variable.dienste and len(variable.dienste) == 1:
+            continue
+        assert name in lines, name
+        if variable.geheim:
+            assert lines[name] == "", name
+
+
+def _replace(text: str, old: str, new: str, count: int = 1) -> str:
+    assert old in text, old
+    return text.replace(old, new, count)
+
+
+WEB_ENV = "    environment:\n      LANGFUSE_HOST"
+BROKEN = [
+    ("version-key", lambda t: "version: '3.8'\n" + t, "compose-ohne-version"),
+    ("unknown-key", lambda t: _replace(t, "    image: redis:7\n", "    image: redis:7\n    imgae: redis\n"),
+     "compose-schema"),
+    ("wrong-type", lambda t: _replace(t, "interval: 5s", "interval: {sekunden: 5}"), "compose-schema"),
+    ("literal-secret", lambda t: _replace(t, WEB_ENV, "    environment:\n      REDIS_URL: redis://redis:6379/0\n"
+                                          "      LANGFUSE_HOST"), "compose-geheimnisse"),
+    ("password-in-url", lambda t: _replace(t, WEB_ENV, "    environment:\n      EXTRA_URL: postgresql://u:pw@db/x\n"
+                                           "      LANGFUSE_HOST"), "compose-geheimnisse"),
+    ("no-env-file", lambda t: _replace(t, "    command: [plattform-web]\n    env_file:\n      - ../.env\n",
+                                       "    command: [plattform-web]\n"), "compose-geheimnisse"),
+    ("wrong-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion'"), "worker-queues"),
+    ("extra-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion,agents,bulk'"), "worker-queues"),
+    ("migration-off", lambda t: _replace(t, "AUTO_MIGRATE: 'true'", "AUTO_MIGRATE: 'false'"), "migration-nur-lokal"),
+    ("migration-missing", lambda t: _replace(t, "      AUTO_MIGRATE: 'true'\n", ""), "migration-nur-lokal"),
+    ("second-migration", lambda t: _replace(t, "\nvolumes:", "\n  migrate:\n    image: x\n    command: "
+                                            "[plattform-migrate]\n\nvolumes:"), "migration-nur-lokal"),
+    ("depends-started", lambda t: _replace(t, "condition: service_healthy", "condition: service_started"),
+     "start-erst-wenn-gesund"),
+    ("depends-list", lambda t: _replace(t, "    depends_on:\n      postgres:\n        condition: service_healthy\n"
+                                        "      redis:\n        condition: service_healthy\n      litellm:\n"
+                                        "        condition: service_healthy\n\n  worker",
+                                        "    depends_on: [postgres, redis, litellm]\n\n  worker"),
+     "start-erst-wenn-gesund"),
+    ("postgres-15", lambda t: _replace(t, "pgvector/pgvector:pg16", "pgvector/pgvector:pg15"), "postgres-version"),
+    ("pg-isready-socket", lambda t: _replace(t, "pg_isready, -h, 127.0.0.1, ", "pg_isready, "), "postgres-bereit-tcp"),
+    ("nested-interpolation", lambda t: _replace(t, "container/web}:${IMAGE_TAG:-latest}",
+                                                "container/web:${IMAGE_TAG:-latest}}"), "compose-interpolation-v1"),
+    ("batch-size", lambda t: _replace(t, "INGESTION_BATCH_SIZE: '16'", "INGESTION_BATCH_SIZE: '512'"),
+     "umgebungswerte"),
+    ("no-volume", lambda t: _replace(t, "      - postgres-daten:/var/lib/postgresql/data\n", ""), "postgres-volume"),
+    ("not-yaml", lambda t: _replace(t, "services:\n", "services:\n  : [\n"), "compose-schema"),
+]
+
+
+@pytest.mark.parametrize("name,breaker,rule", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_compose_fails_its_rule(matrix, rendered, name, breaker, rule):
+    broken = breaker(rendered[COMPOSE_FILE])
+    found = findings(matrix, broken, rendered[ENV_EXAMPLE])
+    rules = {f.rule for f in found}
+    assert rule in rules, (name, [f.format() for f in found])
+    for finding in found:
+        page = finding.doc.split("#", 1)[0]
+        assert page and (ROOT / "docs" / page).is_file(), finding
+        assert finding.where.startswith(COMPOSE_FILE), finding
+
+
+def test_secret_value_in_env_example_fails(matrix, rendered):
+    broken = _replace(rendered[ENV_EXAMPLE], "\nPOSTGRES_PASSWORD=\n", "\nPOSTGRES_PASSWORD=hunter22\n")
+    found = compose_guardrails(matrix, {COMPOSE_FILE: rendered[COMPOSE_FILE], ENV_EXAMPLE: broken})
+    assert [f.rule for f in found] == ["compose-geheimnisse"]
+    assert "hunter22" not in found[0].message
+    assert found[0].where.startswith(".env.example:")
+
+
+def test_hand_edit_is_drift(repo_copy: Path):
+    target = repo_copy / COMPOSE_FILE
+    target.write_text(target.read_text(encoding="utf-8").replace("retries: 30", "retries: 3", 1), encoding="utf-8")
+    result = run_cli(repo_copy, "check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"--- {COMPOSE_FILE} (im Repo)" in result.stdout
+    assert "-      retries: 3\n" in result.stdout and "+      retries: 30\n" in result.stdout
+    assert "make generate" in result.stdout
+
+
+def test_changed_facts_regenerate_consistently(repo_copy: Path):
+    matrix_file = repo_copy / MATRIX_REL
+    text = matrix_file.read_text(encoding="utf-8")
+    text = _replace(text, "      name: ingestion\n", "      name: dokumente\n")
+    text = _replace(text, "      batch_groesse: 16\n", "      batch_groesse: 8\n")
+    text = _replace(text, "    port: 8000\n", "    port: 8080\n")
+    matrix_file.write_text(text, encoding="utf-8")
+    result = run_cli(repo_copy, "generate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    compose = (repo_copy / COMPOSE_FILE).read_text(encoding="utf-8")
+    env = (repo_copy / ENV_EXAMPLE).read_text(encoding="utf-8")
+    assert "'dokumente,agents'" in compose and "ingestion" not in compose
+    assert "INGESTION_BATCH_SIZE: '8'" in compose and "\nINGESTION_BATCH_SIZE=8\n" in env
+    assert "127.0.0.1:8080:8080" in compose and "http://127.0.0.1:8080/healthz" in compose
+    assert ":8000" not in compose
+    assert run_cli(repo_copy, "check").returncode == 0
+
+
+def test_generate_on_invalid_matrix_exits_2_and_writes_nothing(repo_copy: Path):
+    matrix_file = repo_copy / MATRIX_REL
+    text = _replace(matrix_file.read_text(encoding="utf-8"), "      batch_groesse: 16\n", "      batch_groesse: -1\n")
+    text = _replace(text, "      postgres_volume: postgres-daten\n", "      postgres_volume: Postgres Daten\n")
+    matrix_file.write_text(text, encoding="utf-8")
+    (repo_copy / COMPOSE_FILE).unlink()
+    before = snapshot(repo_copy)
+    result = run_cli(repo_copy, "generate")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "batch_groesse" in result.stderr and "postgres_volume" in result.stderr
+    assert re.search(r"matrix/umgebungen\.yaml:\d+:\d+: ", result.stderr)
+    assert snapshot(repo_copy) == before
+
+
+# --- a real compose CLI, when one is installed -------------------------------------------
+
+def compose_cli() -> list[str] | None:
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(argv[0]) is None:
+            continue
+        try:
+            done = subprocess.run([*argv, "version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return argv
+    return None
+
+
+@pytest.fixture(scope="module")
+def cli() -> list[str]:
+    argv = compose_cli()
+    if argv is None:
+        pytest.skip("kein Compose-CLI installiert (weder `docker compose` noch `docker-compose`): "
+                    "Prüfung mit `config -q` übersprungen")
+    return argv
+
+
+def _config(cli: list[str], tmp_path: Path, compose_text: str, env_text: str, *extra: str):
+    (tmp_path / "compose").mkdir(exist_ok=True)
+    (tmp_path / COMPOSE_FILE).write_text(compose_text, encoding="utf-8")
+    (tmp_path / ".env").write_text(env_text, encoding="utf-8")  # temporary copy of .env.example, never in the repo
+    return subprocess.run([*cli, "-f", str(tmp_path / COMPOSE_FILE), *extra, "config", "-q"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("extra", [(), ("--profile", "langfuse")], ids=["standard", "langfuse"])
+def test_compose_cli_accepts_generated_file(cli, tmp_path, rendered, extra):
+    had_env = (ROOT / ".env").exists()
+    done = _config(cli, tmp_path, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE], *extra)
+    assert done.returncode == 0, done.stderr
+    assert (ROOT / ".env").exists() == had_env
+
+
+def test_compose_cli_rejects_broken_file(cli, tmp_path, rendered):
+    broken = _replace(rendered[COMPOSE_FILE], "      litellm:\n        condition: service_healthy\n\n  worker",
+                      "      nirgendwo:\n        condition: service_healthy\n\n  worker")
+    assert _config(cli, tmp_path, broken, rendered[ENV_EXAMPLE]).returncode != 0
