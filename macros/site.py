@@ -64,3 +64,7 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
     from .cloudrun.site_macros import register as register_cloudrun  # stage pages: files, deploy, checklists
 
     register_cloudrun(env, matrix, page_path)
+
+    from checks.schema_sql.site import register as register_rag_schema  # docs/rag/schema.md
+
+    register_rag_schema(env, matrix, page_path)
