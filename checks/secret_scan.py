@@ -9,6 +9,7 @@ Messages never print the value itself.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -67,13 +68,18 @@ def _yaml_literals(data: Any, secret: set[str], path: tuple[Any, ...] = ()) -> I
             yield from _yaml_literals(item, secret, path)
 
 
+@functools.lru_cache(maxsize=8)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(map(re.escape, names))
+    return re.compile(
+        rf"(?<![A-Za-z0-9_$])({alternatives})(?:=(\"[^\"]*\"|'[^']*'|[^,\s\"']*)|[\"']?:[ \t]*(\S.*)?$)")
+
+
 def _line_literals(text: str, names: list[str]) -> Iterator[tuple[int, str, str]]:
     """(line, name, value) for NAME=value and NAME: value outside comments."""
     if not names:
         return
-    alternatives = "|".join(map(re.escape, names))
-    pattern = re.compile(
-        rf"(?<![A-Za-z0-9_$])({alternatives})(?:=(\"[^\"]*\"|'[^']*'|[^,\s\"']*)|[\"']?:[ \t]*(\S.*)?$)")
+    pattern = _pattern(tuple(names))
     for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith("#"):
             continue
@@ -135,8 +141,9 @@ def _parse_env(matrix: Matrix, file: Path) -> dict[str, str]:
     return out
 
 
-def _site_files(root: Path) -> Iterator[Path]:
-    site = root / "site"
+def _site_files(root: Path, everything: bool) -> Iterator[Path]:
+    """Files of a built site: all text files if there are values to look for, else the downloads."""
+    site = root / "site" if everything else root / "site" / "downloads"
     if site.is_dir():
         for path in site.rglob("*"):
             if path.is_file() and (path.suffix in SITE_SUFFIXES or path.name.startswith(".env")):
@@ -152,7 +159,7 @@ def no_secret_values(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
     values = dotenv_secrets(matrix)
     for path, text in sorted(artifacts.items()):
         out += _leaks(path, text, values)
-    for file in _site_files(ROOT):  # module attribute: tests point it at a copy
+    for file in _site_files(ROOT, bool(values)):  # module attribute: tests point it at a copy
         rel = file.relative_to(ROOT).as_posix()
         text = file.read_text(encoding="utf-8", errors="replace")
         out += _leaks(rel, text, values)

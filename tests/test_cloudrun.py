@@ -76,6 +76,15 @@ def test_generated_files_exist_for_every_cloud_service(matrix, artifacts) -> Non
         assert c.deploy_script_path(stage) in artifacts
 
 
+def test_manifest_yaml_round_trips(matrix) -> None:
+    from macros.cloudrun.manifests import all_manifests, to_yaml
+
+    tricky = {"a": ["-A", "--", "-", "0", "true", "x: y", "#", "${X}", "", "it's"], "b": {}, "c": [], "d": 3}
+    assert yaml.safe_load(to_yaml(tricky)) == tricky
+    for manifest in all_manifests(matrix).values():
+        assert yaml.safe_load(to_yaml(manifest)) == manifest
+
+
 def test_generated_manifests_pass_every_check(matrix, artifacts) -> None:
     for check in OWN_CHECKS:
         assert check(matrix, artifacts) == [], check.__name__

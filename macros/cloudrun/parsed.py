@@ -6,6 +6,7 @@ dicts it was made from, so a hand-made or broken file fails the same way.
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
@@ -63,6 +64,15 @@ def line_of(text: str, path: tuple[Any, ...]) -> int | None:
     return line
 
 
+@functools.lru_cache(maxsize=256)
+def _load(text: str) -> Any:
+    """Parsed YAML of a rendered text; every check reads the same texts, so parse once."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+
+
 def stage_dir(stage: Stage) -> str:
     return f"{c.OUT_DIR}/{stage.id}/"
 
@@ -73,12 +83,7 @@ def manifests(matrix: Matrix, artifacts: Mapping[str, str]) -> Iterator[Manifest
         prefix = stage_dir(stage)
         for path in sorted(artifacts):
             if path.startswith(prefix) and path.endswith((".yaml", ".yml")):
-                text = artifacts[path]
-                try:
-                    data = yaml.load(text, Loader=_Loader)
-                except yaml.YAMLError:
-                    data = None
-                yield Manifest(path, stage, text, data)
+                yield Manifest(path, stage, artifacts[path], _load(artifacts[path]))
 
 
 def get(data: Any, *path: Any, default: Any = None) -> Any:
