@@ -81,13 +81,12 @@ def german_message(err: dict[str, Any]) -> str:
     return err["msg"]
 
 
-def _clean_path(loc: tuple[Any, ...], data: Any, kind: str) -> PathKey:
+def _clean_path(err: dict[str, Any], data: Any) -> PathKey:
     """Drop pydantic-only parts of a loc (union tags, '[key]') to get a data path."""
+    loc, kind = tuple(err["loc"]), err["type"]
     out: list[Any] = []
     node = data
-    parts = list(loc)
-    if kind == "missing" and parts:
-        parts = parts[:-1]
+    parts = list(loc[:-1] if kind == "missing" else loc)
     for part in parts:
         if part == "[key]":
             continue
@@ -100,12 +99,14 @@ def _clean_path(loc: tuple[Any, ...], data: Any, kind: str) -> PathKey:
         # anything else (a union tag like 'env_datei') does not exist in the data
     if kind == "missing" and loc:
         out.append(loc[-1])
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        out.append(str((err.get("ctx") or {}).get("discriminator", "")).strip("'"))
     return tuple(out)
 
 
 def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        path = _clean_path(tuple(err["loc"]), data, err["type"])
+        path = _clean_path(err, data)
         problems.append(Problem(path, german_message(err)))
     return problems

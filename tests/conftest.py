@@ -39,6 +39,18 @@ def repo_copy(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture()
+def matrix_copy(tmp_path: Path) -> Path:
+    """A small copy with what loading and validating needs: matrix, docs, code."""
+    dest = tmp_path / "repo"
+    for rel in tracked_files():
+        if rel.split("/")[0] in ("matrix", "docs", "macros", "checks"):
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, target)
+    return dest
+
+
 def run_cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m macros ARGS` inside a repository copy."""
     env = {**os.environ, "PYTHONPATH": str(repo), "NO_MKDOCS_2_WARNING": "1"}
