@@ -46,11 +46,19 @@ def _examples(matrix: Matrix, name: str) -> set[str]:
     return out
 
 
-def allowed(value: str, name: str, examples: set[str]) -> bool:
+def is_reference(value: str, name: str) -> bool:
+    """Empty, ${NAME}, $NAME or ${NAME:?message}: no value, only a name."""
     value = value.strip().strip("\"'")
-    if value in ("", f"${{{name}}}", f"${name}") or value in examples:
+    if value in ("", f"${{{name}}}", f"${name}"):
         return True
     return re.fullmatch(rf"\$\{{{name}:?\?[^}}]*\}}", value) is not None
+
+
+def allowed(value: str, name: str, examples: set[str] | dict[str, set[str]]) -> bool:
+    if is_reference(value, name):
+        return True
+    hints = examples[name] if isinstance(examples, dict) else examples
+    return value.strip().strip("\"'") in hints
 
 
 def _yaml_literals(data: Any, secret: set[str], path: tuple[Any, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -88,8 +96,20 @@ def _line_literals(text: str, names: list[str]) -> Iterator[tuple[int, str, str]
             yield number, match.group(1), value
 
 
+class _Examples(dict):
+    """Rendered `beispiel` hints per secret name, rendered only when first needed."""
+
+    def __init__(self, matrix: Matrix):
+        super().__init__()
+        self.matrix = matrix
+
+    def __missing__(self, name: str) -> set[str]:
+        self[name] = _examples(self.matrix, name)
+        return self[name]
+
+
 def all_examples(matrix: Matrix) -> dict[str, set[str]]:
-    return {n: _examples(matrix, n) for n in secret_names(matrix)}
+    return _Examples(matrix)
 
 
 def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]] | None = None) -> list[Finding]:
@@ -97,7 +117,7 @@ def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]
     examples = examples if examples is not None else all_examples(matrix)
     out = []
     for number, name, value in _line_literals(text, names):
-        if not allowed(value, name, examples[name]):
+        if not allowed(value, name, examples):
             out.append(Finding(RULE, f"{name} ist geheim, steht hier aber mit einem Klartextwert "
                                "(erlaubt: Name, leer, ${" + name + "} oder secretKeyRef)", f"{path}:{number}", DOC))
     if path.endswith((".yaml", ".yml")):
@@ -107,7 +127,7 @@ def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]
             data = None
         reported = {f.message.split(" ", 1)[0] for f in out}
         for name, value in _yaml_literals(data, set(names)):
-            if name not in reported and not allowed(value, name, examples[name]):
+            if name not in reported and not allowed(value, name, examples):
                 reported.add(name)
                 out.append(Finding(RULE, f"{name} ist geheim, hat hier aber einen Klartextwert (value)", path, DOC))
     return out
@@ -136,7 +156,7 @@ def _parse_env(matrix: Matrix, file: Path) -> dict[str, str]:
             continue
         name, value = line.removeprefix("export ").split("=", 1)
         name, value = name.strip(), value.strip().strip("\"'")
-        if name in secret and len(value) >= MIN_SECRET_LENGTH and not allowed(value, name, _examples(matrix, name)):
+        if name in secret and len(value) >= MIN_SECRET_LENGTH and not allowed(value, name, all_examples(matrix)):
             out[name] = value
     return out
 

@@ -48,10 +48,6 @@ def register(env, matrix: Matrix, page_path: Callable[[], str]) -> None:  # noqa
         return datei(pfad, titel)
 
     @env.macro
-    def datei_vorhanden(pfad: str) -> bool:
-        return (ROOT / pfad).is_file()
-
-    @env.macro
     def download(pfad: str, text: str | None = None) -> str:
         """Link to a generated file, published under downloads/ by the mkdocs hook."""
         _read(pfad)
