@@ -1,0 +1,247 @@
+"""Offline images: everything the compose stack needs, built locally.
+
+No registry is needed: the base is a Debian root file system made with
+debootstrap and imported into docker; the other images build on it from
+Dockerfiles in compose/offline/<name>/. Every image is tagged with a hash of
+its build context (files + build arguments, including the parents' tags),
+so an unchanged image is never rebuilt and a changed input always is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from macros.matrix import ROOT
+from macros.model import Matrix
+
+from checks.stack.app_facts import schema_file
+
+from . import engine
+from .progress import elapsed, run_logged, say
+
+OFFLINE_DIR = ROOT / "compose" / "offline"
+REPOSITORY = "umgebungsmatrix-offline"
+# debootstrap recipe of the base image (part of its cache key)
+DEBIAN_SUITE, DEBIAN_VARIANT = "bookworm", "minbase"
+DEBIAN_MIRROR = os.environ.get("UMX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+
+class BuildFailed(Exception):
+    """An offline image could not be built; German message with log tail."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One offline image: its Dockerfile directory and what goes in its context."""
+
+    name: str
+    parents: tuple[str, ...] = ()  # images whose tags become build args
+    # (repo-relative source, path in context), from the matrix
+    extra: Callable[[Matrix], tuple[tuple[str, str], ...]] = field(default=lambda _m: ())
+    args: Callable[[Matrix], dict[str, str]] = field(default=lambda _m: {})
+
+
+def _constraint(package: str) -> str:
+    """The version pinned in constraints.txt: one place for package versions."""
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower() == package.lower():
+            return version.strip()
+    raise BuildFailed(f"constraints.txt pinnt „{package}“ nicht")
+
+
+def host_ca_bundle() -> str | None:
+    """The host's CA bundle (TLS-inspecting proxies), repo-external path."""
+    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"),
+                      os.environ.get("REQUESTS_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+SPECS: dict[str, Spec] = {
+    "python": Spec("python", parents=("base",), extra=lambda _m: (("@host-ca", "host-ca.crt"),)),
+    "postgres": Spec("postgres", parents=("python", "base"), args=lambda m: {
+        "PGSERVER_VERSION": _constraint("pgserver"),
+        "EXPECTED_MAJOR": str(m.plattform.postgres.version)}),
+    "redis": Spec("redis", parents=("base",), args=lambda m: {
+        "EXPECTED_MAJOR": str(m.plattform.redis.version)}),
+    "litellm": Spec("litellm", parents=("python",)),
+    "app": Spec("app", parents=("python",), extra=lambda m: (
+        ("compose/app", "app"), ("constraints.txt", "constraints.txt"),
+        (schema_file(m), f"schema/{schema_file(m)}"))),
+}
+
+# Which offline image serves which kind of service (dienstarten).
+IMAGE_FOR_KIND = {"postgres": "postgres", "redis": "redis", "litellm": "litellm",
+                  "web": "app", "worker": "app", "beat": "app", "migration": "app"}
+
+
+def tag_of(name: str, digest: str) -> str:
+    return f"{REPOSITORY}/{name}:{digest[:16]}"
+
+
+def latest_of(name: str) -> str:
+    return f"{REPOSITORY}/{name}:latest"
+
+
+def image_present(tag: str) -> bool:
+    return engine.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- base image
+# Removed from the debootstrap tree before import, and kept out of later
+# apt installs: every container copies its whole image with the vfs storage
+# driver, so a small base makes every start faster.
+SLIM_REMOVE = ("var/lib/apt/lists", "var/cache/apt", "usr/share/locale", "usr/share/doc",
+               "usr/share/man", "usr/share/info")
+SLIM_FILES = {
+    "etc/dpkg/dpkg.cfg.d/01-umx-slim": "".join(
+        f"path-exclude=/{p}/*\n" for p in ("usr/share/locale", "usr/share/doc", "usr/share/man", "usr/share/info"))
+    + "path-include=/usr/share/locale/locale.alias\n",
+    "etc/apt/apt.conf.d/01-umx-slim": 'APT::Keep-Downloaded-Packages "false";\n'
+                                       'Acquire::Languages "none";\nAPT::Install-Recommends "false";\n',
+}
+
+
+def base_digest() -> str:
+    recipe = f"debootstrap --variant={DEBIAN_VARIANT} {DEBIAN_SUITE} {DEBIAN_MIRROR}\n{SLIM_REMOVE}\n{SLIM_FILES}"
+    return hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def ensure_base() -> str:
+    tag = tag_of("base", base_digest())
+    if image_present(tag):
+        say(f"✓ Basis-Image {tag} (aus dem Cache)")
+        return tag
+    if shutil.which("debootstrap") is None:
+        raise BuildFailed("debootstrap fehlt (apt-get install debootstrap), "
+                          "ohne es lässt sich das Offline-Basis-Image nicht bauen")
+    if os.geteuid() != 0:
+        raise BuildFailed("debootstrap braucht root-Rechte, um das Offline-Basis-Image zu bauen")
+    started = time.monotonic()
+    say(f"→ Baue Basis-Image {tag} mit debootstrap ({DEBIAN_SUITE}, {DEBIAN_VARIANT}; dauert einige Minuten) …")
+    with tempfile.TemporaryDirectory(prefix="umx-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        code, tail = run_logged(["debootstrap", f"--variant={DEBIAN_VARIANT}", DEBIAN_SUITE, str(rootfs),
+                                 DEBIAN_MIRROR], "debootstrap")
+        if code != 0:
+            raise BuildFailed(f"debootstrap schlug fehl (Exit {code}):\n{tail}")
+        import_rootfs(rootfs, tag)
+    say(f"✓ Basis-Image gebaut in {elapsed(started)}")
+    return tag
+
+
+def import_rootfs(rootfs: Path, tag: str) -> None:
+    """Slim the debootstrap tree and import it as image `tag`."""
+    for rel in SLIM_REMOVE:
+        target = rootfs / rel
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True, exist_ok=True)
+    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+    (rootfs / "var/lib/apt/lists/partial").mkdir(parents=True, exist_ok=True)
+    for rel, text in SLIM_FILES.items():
+        (rootfs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (rootfs / rel).write_text(text, encoding="utf-8")
+    say("  debootstrap: importiere das Dateisystem in Docker …")
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    code, tail = run_logged(["docker", "import", "-", tag], "import", stdin=tar.stdout)
+    assert tar.stdout is not None
+    tar.stdout.close()
+    if tar.wait() != 0 or code != 0:
+        raise BuildFailed(f"docker import schlug fehl:\n{tail}")
+    engine.docker("tag", tag, latest_of("base"))
+
+
+# ------------------------------------------------------------ derived images
+def _copy_tree(src: Path, dest: Path) -> None:
+    if src.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+        return
+    if not src.is_dir():
+        raise BuildFailed(f"{src.relative_to(ROOT)} fehlt, wird aber für ein Offline-Image gebraucht")
+    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=lambda _d, names: [n for n in names if n in _SKIP or n.endswith(
+        (".pyc", ".egg-info"))])
+
+
+def assemble(spec: Spec, matrix: Matrix, dest: Path) -> None:
+    """Copy the Dockerfile directory and the extra sources into dest."""
+    _copy_tree(OFFLINE_DIR / spec.name, dest)
+    for source, target in spec.extra(matrix):
+        if source == "@host-ca":
+            bundle = host_ca_bundle()
+            (dest / target).write_bytes(Path(bundle).read_bytes() if bundle else b"")
+            continue
+        _copy_tree(ROOT / source, dest / target)
+
+
+def context_digest(context: Path, args: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        rel = path.relative_to(context).as_posix()
+        digest.update(f"{rel}\0{os.access(path, os.X_OK)}\0".encode())
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    for key in sorted(args):
+        digest.update(f"{key}={args[key]}\n".encode())
+    return digest.hexdigest()
+
+
+def _arg_name(parent: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", parent.upper()) + "_IMAGE"
+
+
+def ensure(name: str, matrix: Matrix, built: dict[str, str]) -> str:
+    """Tag of image `name`, building it (and its parents) when missing."""
+    if name in built:
+        return built[name]
+    if name == "base":
+        built[name] = ensure_base()
+        return built[name]
+    spec = SPECS[name]
+    args = {_arg_name(p): ensure(p, matrix, built) for p in spec.parents}
+    args.update(spec.args(matrix))
+    with tempfile.TemporaryDirectory(prefix=f"umx-ctx-{name}-") as tmp:
+        context = Path(tmp)
+        assemble(spec, matrix, context)
+        tag = tag_of(name, context_digest(context, args))
+        if image_present(tag):
+            say(f"✓ Image {tag} (aus dem Cache)")
+        else:
+            _build(name, tag, context, args)
+    engine.docker("tag", tag, latest_of(name))
+    built[name] = tag
+    return tag
+
+
+def _build(name: str, tag: str, context: Path, args: dict[str, str]) -> None:
+    started = time.monotonic()
+    build = engine.builder()
+    note = "" if build.buildkit else " (klassischer Builder ohne BuildKit: langsam)"
+    say(f"→ Baue Image {tag}{note} …")
+    argv = [*build.argv, "--network", "host", "--tag", tag]
+    for key, value in args.items():
+        argv += ["--build-arg", f"{key}={value}"]
+    code, tail = run_logged([*argv, str(context)], name, env=build.env)
+    if code != 0:
+        raise BuildFailed(f"Image „{name}“ ließ sich nicht bauen (Exit {code}). Ende des Protokolls:\n{tail}")
+    say(f"✓ Image {name} gebaut in {elapsed(started)}")
+
+
+def ensure_all(matrix: Matrix, names: list[str]) -> dict[str, str]:
+    """Build what is missing; returns image name -> tag."""
+    built: dict[str, str] = {}
+    for name in names:
+        ensure(name, matrix, built)
+    return built
