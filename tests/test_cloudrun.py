@@ -349,6 +349,8 @@ def test_staging_script_runs_with_ci_variables_and_refuses_without(matrix, tmp_p
     assert refused.returncode == 2 and "fehlt" in refused.stderr
     unknown = subprocess.run(["bash", str(script), "gibtsnicht"], env=env | ci, capture_output=True, text=True)
     assert unknown.returncode == 2 and "Unbekanntes Ziel" in unknown.stderr
+    helped = subprocess.run(["bash", str(script), "--help"], env=env, capture_output=True, text=True)
+    assert helped.returncode == 0 and "Aufruf:" in helped.stdout and not log.read_text().count("--help")
 
 
 def test_prod_script_substitutes_only_the_image_tags(matrix, tmp_path) -> None:

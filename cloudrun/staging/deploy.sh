@@ -21,6 +21,10 @@ benoetigt() {
 
 standard=(migrate web worker agenten-worker litellm)
 bekannt=(migrate web worker agenten-worker beat litellm)
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  exit 0
+fi
 ziele=("$@")
 if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi
 

@@ -166,6 +166,10 @@ def script(matrix: Matrix, stage: Stage) -> str:
         intro += [f"# Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur {names}."]
     body = ["set -euo pipefail", "", *_helpers(matrix, stage, flags), ""]
     body += [f"standard=({' '.join(default)})", f"bekannt=({' '.join(s.target for s in all_steps)})",
+             'if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then',
+             '  sed -n \'2,/^$/s/^# \\{0,1\\}//p\' "${BASH_SOURCE[0]}"',
+             "  exit 0",
+             "fi",
              'ziele=("$@")', 'if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi', "",
              'for ziel in "${ziele[@]}"; do', '  case "$ziel" in']
     for step in all_steps:
