@@ -10,15 +10,38 @@ _APPS: dict[str, object] = {}
 
 
 def celery_app(broker_url: str):
-    """A Celery client (no tasks of its own) on one Redis database, cached per URL."""
+    """A Celery client on one Redis database, cached per URL.
+
+    It has no result backend on purpose: an AsyncResult of a Redis backend
+    subscribes to pub/sub and outlives the stack in garbage collection;
+    `wait_result` reads the worker's stored result key instead.
+    """
     if broker_url not in _APPS:
         from celery import Celery
 
-        app = Celery("umgebungsmatrix-check", broker=broker_url, backend=broker_url)
-        app.conf.update(broker_connection_retry_on_startup=True, broker_connection_max_retries=3,
-                        result_expires=600)
+        app = Celery("umgebungsmatrix-check", broker=broker_url)
+        app.conf.update(broker_connection_retry_on_startup=True, broker_connection_max_retries=3)
         _APPS[broker_url] = app
     return _APPS[broker_url]
+
+
+RESULT_KEY = "celery-task-meta-{}"  # where Celery's Redis backend stores a task's result
+
+
+def wait_result(broker_url: str, task_id: str, timeout: float) -> dict | None:
+    """The stored result document of a task, or None after `timeout` seconds."""
+    import json
+    import time
+
+    r = redis_client(broker_url)
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = r.get(RESULT_KEY.format(task_id))
+        if raw is not None:
+            return json.loads(raw)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
 
 
 def close_clients() -> None:

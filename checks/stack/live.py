@@ -84,7 +84,7 @@ def empty_start(ctx: Ctx, res: CheckResult) -> None:
             length = r.llen(queue)
             res.expect(length == 0, f"Queue {queue} ({_db(broker)}): Länge 0",
                        f"Queue {queue} ({_db(broker)}): {length} Nachricht(en) direkt nach dem Start")
-        results = sum(1 for _ in r.scan_iter("celery-task-meta-*", count=1000))
+        results = sum(1 for _ in r.scan_iter(clients.RESULT_KEY.format("*"), count=1000))
         res.expect(results == 0, f"keine Task-Ergebnisse in {_db(broker)}",
                    f"{results} Task-Ergebnis(se) in {_db(broker)}: es lief schon eine Aufgabe")
     for worker in ctx.ep.workers:
@@ -365,27 +365,29 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
         label = f"{worker.service} ({worker.stage})"
         res.expect(names == sorted(worker.queues), f"{label}: konsumiert genau {', '.join(names)}",
                    f"{label}: konsumiert {', '.join(names) or 'nichts'}, Matrix: {', '.join(worker.queues)}")
-        foreign = {q: app.send_task(PROBE_TASK, args=[f"fremd-{q}"], queue=q) for q in worker.foreign_queues}
-        own = {q: app.send_task(PROBE_TASK, args=[f"probe-{q}"], queue=q) for q in worker.queues}
+        foreign = {q: app.send_task(PROBE_TASK, args=[f"fremd-{q}"], queue=q).id for q in worker.foreign_queues}
+        own = {q: app.send_task(PROBE_TASK, args=[f"probe-{q}"], queue=q).id for q in worker.queues}
         pending.append((worker, label, own, foreign))
     for worker, label, own, foreign in pending:
-        for queue, result in own.items():
-            try:
-                answer = result.get(timeout=PROBE_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001 - timeout or broker error: report, do not crash
-                res.bad(f"{label}: Probe über {queue} kam nicht zurück ({type(exc).__name__})")
+        for queue, task_id in own.items():
+            doc = clients.wait_result(worker.broker_url, task_id, PROBE_TIMEOUT)
+            if doc is None:
+                res.bad(f"{label}: Probe über {queue} kam nicht zurück (nach {PROBE_TIMEOUT:g} s)")
                 continue
-            res.expect(answer.get("queue") == queue and answer.get("worker") == worker.node,
+            answer = doc.get("result") or {}
+            res.expect(doc.get("status") == "SUCCESS" and answer.get("queue") == queue
+                       and answer.get("worker") == worker.node,
                        f"{label}: Probe über {queue} hin und zurück",
-                       f"{label}: Probe über {queue} kam von {answer}")
+                       f"{label}: Probe über {queue} kam zurück als {doc.get('status')} {answer}")
         if foreign:
             time.sleep(FOREIGN_GRACE)
         r = clients.redis_client(worker.broker_url)
-        for queue, result in foreign.items():
+        for queue, task_id in foreign.items():
             left = r.llen(queue)
-            res.expect(left == 1 and result.state == "PENDING",
+            ran = r.exists(clients.RESULT_KEY.format(task_id))
+            res.expect(left == 1 and not ran,
                        f"{label}: Nachricht auf {queue} bleibt in Redis liegen (LLEN {left}), nie genommen",
-                       f"{label}: Nachricht auf {queue} wurde genommen (LLEN {left}, Status {result.state})")
+                       f"{label}: Nachricht auf {queue} wurde genommen (LLEN {left}, Ergebnis {'da' if ran else 'fehlt'})")
             r.delete(queue)
 
 

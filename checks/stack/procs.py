@@ -22,6 +22,7 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 TEMP_PREFIX = "umx-stack-"
+RUN_MARKER = "UMX_STACK_RUN"  # env var set in every child: the run's temp dir
 _LIVE: list["Supervisor"] = []
 
 
@@ -84,6 +85,8 @@ class Supervisor:
     def spawn(self, label: str, argv: list[str], *, env: dict[str, str] | None = None,
               cwd: Path | None = None, user: str | None = None, stop_signal: int = signal.SIGTERM) -> Child:
         log = self.workdir / f"{label}.log"
+        # every child carries the run's marker, so leftovers are findable (tests do)
+        env = {**(os.environ if env is None else env), RUN_MARKER: str(self.workdir)}
         with open(log, "ab") as out:
             proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True, user=user,
