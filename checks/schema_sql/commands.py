@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.tokens import Token, TokenType
 
 from .structure import Extension, Policy, PolicyDrop, QualifiedName, RlsChange
 
 Detail = Extension | Policy | PolicyDrop | RlsChange
 POLICY_COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")
+_PARSER = Postgres().parser(error_level=ErrorLevel.IMMEDIATE)
 
 
 class CommandSyntaxError(Exception):
@@ -82,8 +83,8 @@ class Cursor:
             return QualifiedName(first, self.name())
         return QualifiedName(None, first)
 
-    def parenthesized(self) -> tuple[str, Token]:
-        """The source text between a pair of balanced parentheses."""
+    def parenthesized(self) -> tuple[str, Token, list[Token]]:
+        """Source text and tokens between a pair of balanced parentheses."""
         opening = self.current()
         if self.at_end() or opening.token_type != TokenType.L_PAREN:
             raise CommandSyntaxError(opening, "erwartet „(“")
@@ -94,8 +95,9 @@ class Cursor:
             depth -= kind == TokenType.R_PAREN
             if depth == 0:
                 closing = self.tokens[i]
+                inner = self.tokens[self.pos + 1:i]
                 self.pos = i + 1
-                return self.sql[opening.end + 1:closing.start].strip(), opening
+                return self.sql[opening.end + 1:closing.start].strip(), opening, inner
         raise CommandSyntaxError(opening, "schließende Klammer fehlt")
 
     def finish(self) -> None:
@@ -120,11 +122,17 @@ def _extension(cur: Cursor, line: int) -> Extension:
     return Extension(name, schema, if_not_exists, line)
 
 
-def _expression(text: str, token: Token) -> exp.Expression:
+def _expression(cur: Cursor) -> tuple[str, exp.Expression]:
+    """A parenthesized SQL expression, parsed from the tokens already there."""
+    text, opening, inner = cur.parenthesized()
     try:
-        return sqlglot.parse_one(text, read="postgres")
+        tree = _PARSER.parse(inner, cur.sql)[0] if inner else None
     except ParseError as err:
-        raise CommandSyntaxError(token, f"Ausdruck „{text}“ ist kein gültiges SQL: {err.errors[0]['description']}")
+        raise CommandSyntaxError(opening, f"Ausdruck „{text}“ ist kein gültiges SQL: "
+                                 f"{err.errors[0]['description']}") from None
+    if tree is None:
+        raise CommandSyntaxError(opening, "leerer Ausdruck in Klammern")
+    return text, tree
 
 
 def _references(*trees: exp.Expression | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -173,11 +181,9 @@ def _policy(cur: Cursor, line: int) -> Policy:
     using = check = None
     using_tree = check_tree = None
     if cur.accept("USING"):
-        using, token = cur.parenthesized()
-        using_tree = _expression(using, token)
+        using, using_tree = _expression(cur)
     if cur.accept("WITH", "CHECK"):
-        check, token = cur.parenthesized()
-        check_tree = _expression(check, token)
+        check, check_tree = _expression(cur)
     cur.finish()
     columns, settings = _references(using_tree, check_tree)
     return Policy(name, table, command, permissive, tuple(roles), using, check, columns, settings, line)

@@ -8,6 +8,8 @@ the few that sqlglot cannot parse and commands.py reads explicitly.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
+from itertools import accumulate
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,9 +63,20 @@ def _quiet_sqlglot() -> Iterator[None]:
         logger.setLevel(level)
 
 
+class _Lines:
+    """Line and column (1-based) of a character offset, by binary search."""
+
+    def __init__(self, sql: str):
+        self.starts = [0, *accumulate(len(line) for line in sql.split("\n"))]
+        self.starts = [start + number for number, start in enumerate(self.starts)][:-1]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+
 def _position(sql: str, offset: int) -> tuple[int, int]:
-    line = sql.count("\n", 0, offset) + 1
-    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+    return _Lines(sql).position(offset)
 
 
 def split_statements(sql: str, path: str) -> list[list[Token]]:
@@ -141,7 +154,7 @@ def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
         or isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds)
     not_null = not_null or (isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
     line = coldef.this.meta.get("line", 0) if isinstance(coldef.this, exp.Identifier) else 0
-    default = next((k.this.sql("postgres") for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
+    default = next((k.this.sql("postgres", copy=False) for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     identity = any(isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds) or (
         isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
     column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity)
@@ -225,7 +238,7 @@ class _Builder:
                                 else inner.expression)
                 inner = inner.this
             column = _name(inner.this) if isinstance(inner, exp.Column) else None
-            columns.append(IndexColumn(inner.sql("postgres"), column, opclass))
+            columns.append(IndexColumn(inner.sql("postgres", copy=False), column, opclass))
         where = params.args.get("where")
         table = index.args.get("table")
         self.indexes.append(Index(
@@ -267,15 +280,18 @@ class _Builder:
                     draft.rls_forced = detail.action == "FORCE"
 
     def tables_out(self) -> tuple[Table, ...]:
+        indexes: dict[int, list[Index]] = {}
+        policies: dict[int, list[Policy]] = {}
+        for index in self.indexes:
+            indexes.setdefault(id(self.draft(index.table)), []).append(index)
+        for policy in self.policies:
+            policies.setdefault(id(self.draft(policy.table)), []).append(policy)
         out = []
         for name, d in self.tables.items():
-            def mine(other: QualifiedName) -> bool:
-                return other == name or (other.schema is None and self.draft(other) is d)
-
             out.append(Table(
                 name=name, columns=tuple(d.columns), primary_key=d.primary_key, unique=tuple(d.unique),
-                indexes=tuple(i for i in self.indexes if mine(i.table)),
-                policies=tuple(p for p in self.policies if mine(p.table)),
+                indexes=tuple(indexes.get(id(d), ())),
+                policies=tuple(policies.get(id(d), ())),
                 rls_enabled=d.rls_enabled, rls_forced=d.rls_forced, if_not_exists=d.if_not_exists,
                 line=d.line, comment=d.comment))
         return tuple(out)
@@ -303,15 +319,16 @@ def parse_schema(sql: str, path: str = "schema.sql") -> SchemaSql:
     builder = _Builder(path)
     statements: list[Statement] = []
     parser = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE)
+    lines = _Lines(sql)
     with _quiet_sqlglot():
         for number, tokens in enumerate(split_statements(sql, path)):
             first, last = tokens[0], tokens[-1]
-            line, column = _position(sql, first.start)
+            line, column = lines.position(first.start)
             text = sql[first.start:last.end + 1]
             try:
                 handled = parse_command(tokens, sql, line)
             except CommandSyntaxError as err:
-                at_line, at_column = _position(sql, err.token.start)
+                at_line, at_column = lines.position(err.token.start)
                 raise SchemaSyntaxError(path, at_line, at_column, err.message) from None
             if handled is not None:
                 kind, detail = handled

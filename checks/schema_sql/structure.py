@@ -173,6 +173,10 @@ class SchemaSql:
     indexes: tuple[Index, ...]  # all CREATE INDEX, also on tables not created here
     policies: tuple[Policy, ...]  # all CREATE POLICY
     lines: int = field(default=0)  # number of lines of the file
+    _by_name: dict[QualifiedName, Table] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {t.name: t for t in reversed(self.tables)})
 
     def table(self, name: str | QualifiedName) -> Table | None:
         """Look a table up by 'schema.name', by bare name, or by QualifiedName."""
@@ -181,9 +185,10 @@ class SchemaSql:
             key = QualifiedName(schema or None, bare)
         else:
             key = name
-        for table in self.tables:
-            if table.name == key or (key.schema is None and table.name.name == key.name):
-                return table
+        if key in self._by_name:
+            return self._by_name[key]
+        if key.schema is None:
+            return next((t for t in self.tables if t.name.name == key.name), None)
         return None
 
     def where(self, line: int, column: int | None = None) -> str:
