@@ -137,7 +137,7 @@ class EmbeddedProvider(Provider):
     def _start_postgres(self) -> tuple[str, str]:
         started = time.perf_counter()
         data = self._fresh_data_dir()
-        _child, admin = _run_postgres(self.sup, data, self.pg_user, self.plan.user)
+        _child, admin = _run_postgres(self.sup, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
         self.timings["postgres"] = time.perf_counter() - started
         url = admin.rsplit("/", 1)[0] + f"/{self.plan.database}"
         self.progress(f"✓ Postgres läuft (Datenbank {self.plan.database}, Benutzer {self.plan.user}, "
@@ -190,8 +190,9 @@ class EmbeddedProvider(Provider):
         node = f"{worker.node}@umx{os.getpid()}"
         argv = argv_for(worker.command) + ["-n", node, *FAST_WORKER_FLAGS]
         env = app_env({**worker.env, self.plan.redis_url_env: broker})
-        # SIGQUIT: Celery's cold shutdown; these workers hold no work worth finishing
-        child = self.sup.spawn(f"worker-{worker.node}", argv, env=env, cwd=ROOT, stop_signal=signal.SIGQUIT)
+        # SIGKILL: even Celery's cold shutdown waits ~1 s for its blocking Redis read;
+        # these throw-away workers hold no work, and Redis goes away with them
+        child = self.sup.spawn(f"worker-{worker.node}", argv, env=env, cwd=ROOT, stop_signal=signal.SIGKILL)
         child.started = time.perf_counter()  # type: ignore[attr-defined]
         return worker, child, broker
 
@@ -286,15 +287,19 @@ def _template_cluster(db_user: str, database: str, pg_user: str | None, progress
     return target
 
 
-def _run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str) -> tuple[Child, str]:
-    """Start Postgres on a free port (retrying if it was taken); return child and admin URL."""
+def _run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str,
+                  stop_signal: int = signal.SIGINT) -> tuple[Child, str]:
+    """Start Postgres on a free port (retrying if it was taken); return child and admin URL.
+
+    stop_signal: SIGINT (fast shutdown, clean data dir) or SIGQUIT (immediate
+    shutdown, for a data dir that is deleted right after)."""
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
         child = sup.spawn("postgres", [
             str(pg_bin() / "postgres"), "-D", str(data), "-p", str(port),
             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-        ], user=pg_user, stop_signal=signal.SIGINT)
+        ], user=pg_user, stop_signal=stop_signal)
         admin = f"postgresql://{db_user}@127.0.0.1:{port}/postgres"
         try:
             wait_until(lambda: _pg_ready(admin), START_TIMEOUT, child, "Postgres")

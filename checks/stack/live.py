@@ -368,7 +368,8 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
         foreign = {q: app.send_task(PROBE_TASK, args=[f"fremd-{q}"], queue=q).id for q in worker.foreign_queues}
         own = {q: app.send_task(PROBE_TASK, args=[f"probe-{q}"], queue=q).id for q in worker.queues}
         pending.append((worker, label, own, foreign))
-    for worker, label, own, foreign in pending:
+    last_sent = time.monotonic()
+    for worker, label, own, _foreign in pending:
         for queue, task_id in own.items():
             doc = clients.wait_result(worker.broker_url, task_id, PROBE_TIMEOUT)
             if doc is None:
@@ -379,8 +380,10 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
                        and answer.get("worker") == worker.node,
                        f"{label}: Probe über {queue} hin und zurück",
                        f"{label}: Probe über {queue} kam zurück als {doc.get('status')} {answer}")
-        if foreign:
-            time.sleep(FOREIGN_GRACE)
+    # a consuming worker would have taken a foreign message long before its own probe returned;
+    # the grace period covers the rest (once for all workers)
+    time.sleep(max(0.0, FOREIGN_GRACE - (time.monotonic() - last_sent)))
+    for worker, label, _own, foreign in pending:
         r = clients.redis_client(worker.broker_url)
         for queue, task_id in foreign.items():
             left = r.llen(queue)
