@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv build serve validate generate check test bench clean
+.PHONY: help venv build serve validate generate check test bench clean check-stack stack-deps
 
 help: ## diese Hilfe
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,12 +41,28 @@ generate: $(STAMP) ## erzeugte Dateien aus der Matrix schreiben
 check: $(STAMP) ## Drift und Leitplanken prüfen, nichts schreiben
 	@$(PY) -m macros check
 
-test: $(STAMP) ## alle Tests: Matrix, Drift, strenger Site-Build, pytest
+test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, strenger Site-Build, pytest
 	@$(PY) -m macros validate
 	@$(PY) -m macros check
 	@$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
 	@echo "✓ strenger Site-Build"
 	@$(PY) -m pytest -q
+
+check-stack: $(STAMP) stack-deps ## Dev-Stack ohne Docker starten, Doku-Aussagen live prüfen (STACK=external|docker)
+	@$(PY) -m macros check-stack
+
+# redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pgserver).
+stack-deps:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "→ Installiere redis-server (apt-get) …"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq redis-server >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null && apt-get install -y -qq redis-server >/dev/null; }; \
+	  else \
+	    echo "⚠ redis-server fehlt; installieren mit: sudo apt-get install -y redis-server"; \
+	    echo "  (bis dahin überspringt make test die Stack-Tests, make check-stack bricht ab)"; \
+	  fi; }
 
 bench: $(STAMP) ## Benchmarks (Ergebnisse auf der Konsole)
 	@$(PY) bench/run.py
