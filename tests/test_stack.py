@@ -270,3 +270,20 @@ def test_interrupted_run_leaves_nothing(signum, wait_for):
     assert "Abgebrochen" in err and "Traceback" not in err
     assert not Path(workdir).exists()
     assert leftovers(workdir) == []
+
+
+def test_embedded_runs_what_the_compose_file_declares(plan):
+    """Same commands and non-secret env as compose/docker-compose.yml (when it is generated)."""
+    import yaml
+
+    compose_file = ROOT / "compose" / "docker-compose.yml"
+    if not compose_file.exists():
+        pytest.skip("compose/docker-compose.yml ist (noch) nicht erzeugt")
+    services = yaml.safe_load(compose_file.read_text(encoding="utf-8"))["services"]
+    for name, service in [(plan.web.name, plan.web)] + [(w.service, w) for w in plan.workers
+                                                         if w.stage == plan.stage.id]:
+        declared = services[name]
+        assert tuple(declared["command"]) == service.command, name
+        environment = declared.get("environment") or {}
+        for key, value in service.env.items():
+            assert str(environment.get(key)) == value, f"{name}: {key}"

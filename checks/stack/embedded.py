@@ -37,7 +37,7 @@ REDIS_HINT = ("redis-server fehlt. Installieren mit: sudo apt-get install -y red
               "(Debian/Ubuntu; `make check-stack` tut das als root selbst), "
               "oder den Pfad in der Umgebungsvariable REDIS_SERVER angeben.")
 # Start-speed flags added to the matrix worker command (same app, same queues):
-# one process, no cluster chatter. Documented in docs/runbooks/stack-check.md.
+# one process, no cluster chatter. Documented in docs/runbooks/stack-pruefung.md.
 FAST_WORKER_FLAGS = ("--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
                      "--loglevel", "INFO")
 
