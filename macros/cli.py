@@ -62,8 +62,16 @@ def _load_plugins() -> None:
         registry.load_modules()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    _load_plugins()
+def _needs_plugins(argv: list[str] | None) -> bool:
+    """`validate` lives here: checking the matrix must not depend on any plugin module."""
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first != "validate"
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    if _needs_plugins(argv):
+        _load_plugins()
     parser = argparse.ArgumentParser(
         prog="umgebungsmatrix",
         description="Umgebungsmatrix: eine Datenquelle für Tabelle, Runbooks, Compose und Cloud Run.",
@@ -75,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.befehl][2](args)
