@@ -22,8 +22,18 @@ SECRET_FLAGS = re.compile(r"--(set|update|remove)-secrets|--update-env-vars|--en
                           r"gcloud secrets|secretmanager")
 
 
-def _f(rule: str, anchor: str, message: str, where: str) -> Finding:
-    return Finding(rule, message, where, f"{DOC}#{anchor}")
+class _LazyWhere:
+    """file:line of a manifest path, computed only when a finding needs it."""
+
+    def __init__(self, manifest: Manifest, path: tuple[Any, ...]):
+        self.manifest, self.path = manifest, path
+
+    def __str__(self) -> str:
+        return self.manifest.where(self.path)
+
+
+def _f(rule: str, anchor: str, message: str, where: Any) -> Finding:
+    return Finding(rule, message, str(where), f"{DOC}#{anchor}")
 
 
 def _env(container: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -107,7 +117,7 @@ def prod_secrets_pinned(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
                 name = entry.get("name")
                 if name not in secret:
                     continue
-                where = m.where(path + ("env", i))
+                where = _LazyWhere(m, path + ("env", i))
                 ref = get(entry, "valueFrom", "secretKeyRef")
                 if "value" in entry or not isinstance(ref, dict):
                     out.append(_f(rule, rule, f"{name} ist geheim und muss aus Secret Manager kommen "

@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
+from macros.cloudrun.parsed import load_yaml
 from macros.matrix import ROOT
 from macros.model import Matrix
 from macros.render import Context
@@ -26,7 +25,6 @@ RULE = "keine-geheimen-werte"
 DOC = f"stages/leitplanken.md#{RULE}"
 SITE_SUFFIXES = {".html", ".xml", ".json", ".txt", ".yaml", ".yml", ".sh", ".md", ".example", ".env", ".js"}
 MIN_SECRET_LENGTH = 4
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def secret_names(matrix: Matrix) -> list[str]:
@@ -121,10 +119,7 @@ def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]
             out.append(Finding(RULE, f"{name} ist geheim, steht hier aber mit einem Klartextwert "
                                "(erlaubt: Name, leer, ${" + name + "} oder secretKeyRef)", f"{path}:{number}", DOC))
     if path.endswith((".yaml", ".yml")):
-        try:
-            data = yaml.load(text, Loader=_Loader)
-        except yaml.YAMLError:
-            data = None
+        data = load_yaml(text)
         reported = {f.message.split(" ", 1)[0] for f in out}
         for name, value in _yaml_literals(data, set(names)):
             if name not in reported and not allowed(value, name, examples):

@@ -43,9 +43,8 @@ class Manifest:
 
 def line_of(text: str, path: tuple[Any, ...]) -> int | None:
     """1-based line of the node at `path` (nearest existing parent)."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
+    node = _compose(text)
+    if node is False:
         return None
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
@@ -64,8 +63,16 @@ def line_of(text: str, path: tuple[Any, ...]) -> int | None:
     return line
 
 
+@functools.lru_cache(maxsize=64)
+def _compose(text: str) -> Any:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return False
+
+
 @functools.lru_cache(maxsize=256)
-def _load(text: str) -> Any:
+def load_yaml(text: str) -> Any:
     """Parsed YAML of a rendered text; every check reads the same texts, so parse once."""
     try:
         return yaml.load(text, Loader=_Loader)
@@ -83,7 +90,7 @@ def manifests(matrix: Matrix, artifacts: Mapping[str, str]) -> Iterator[Manifest
         prefix = stage_dir(stage)
         for path in sorted(artifacts):
             if path.startswith(prefix) and path.endswith((".yaml", ".yml")):
-                yield Manifest(path, stage, artifacts[path], _load(artifacts[path]))
+                yield Manifest(path, stage, artifacts[path], load_yaml(artifacts[path]))
 
 
 def get(data: Any, *path: Any, default: Any = None) -> Any:
@@ -146,6 +153,7 @@ class Command:
         return flag_values(self.argv)
 
 
+@functools.lru_cache(maxsize=16)
 def commands(text: str) -> list[Command]:
     """gcloud commands of a shell script, with continuation lines joined and quotes removed."""
     out: list[Command] = []
