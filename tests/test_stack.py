@@ -287,3 +287,9 @@ def test_embedded_runs_what_the_compose_file_declares(plan):
         environment = declared.get("environment") or {}
         for key, value in service.env.items():
             assert str(environment.get(key)) == value, f"{name}: {key}"
+
+
+def test_cli_choices_name_every_live_check():
+    from checks.stack.command import CHECK_IDS
+
+    assert CHECK_IDS == tuple(c[0] for c in live.CHECKS)
