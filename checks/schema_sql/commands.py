@@ -218,24 +218,25 @@ def _rls(cur: Cursor, line: int) -> RlsChange:
     return RlsChange(table, action, line)
 
 
-def _is_rls(cur: Cursor) -> bool:
-    words = [t.text.upper() for t in cur.tokens[-3:]]
-    return cur.word(0) == "ALTER" and cur.word(1) == "TABLE" and words == ["ROW", "LEVEL", "SECURITY"]
+def _is_rls(tokens: list[Token]) -> bool:
+    return [t.text.upper() for t in tokens[-3:]] == ["ROW", "LEVEL", "SECURITY"]
 
 
-# (statement kind, matcher, parser) — tried in order on every statement.
-HANDLERS: tuple[tuple[str, Callable[[Cursor], bool], Callable[[Cursor, int], Detail]], ...] = (
-    ("CREATE EXTENSION", lambda c: c.word(0) == "CREATE" and c.word(1) == "EXTENSION", _extension),
-    ("CREATE POLICY", lambda c: c.word(0) == "CREATE" and c.word(1) == "POLICY", _policy),
-    ("DROP POLICY", lambda c: c.word(0) == "DROP" and c.word(1) == "POLICY", _drop_policy),
-    ("ALTER TABLE ROW LEVEL SECURITY", _is_rls, _rls),
-)
+# (first two words) -> (statement kind, parser)
+HANDLERS: dict[tuple[str, str], tuple[str, Callable[[Cursor, int], Detail]]] = {
+    ("CREATE", "EXTENSION"): ("CREATE EXTENSION", _extension),
+    ("CREATE", "POLICY"): ("CREATE POLICY", _policy),
+    ("DROP", "POLICY"): ("DROP POLICY", _drop_policy),
+    ("ALTER", "TABLE"): ("ALTER TABLE ROW LEVEL SECURITY", _rls),
+}
 
 
 def parse_command(tokens: list[Token], sql: str, line: int) -> tuple[str, Detail] | None:
     """Parse a statement with an explicit parser; None if none applies."""
-    for kind, matches, parse in HANDLERS:
-        cursor = Cursor(tokens, sql)
-        if matches(cursor):
-            return kind, parse(cursor, line)
-    return None
+    if len(tokens) < 2:
+        return None
+    handler = HANDLERS.get((tokens[0].text.upper(), tokens[1].text.upper()))
+    if handler is None or (handler[1] is _rls and not _is_rls(tokens)):
+        return None
+    kind, parse = handler
+    return kind, parse(Cursor(tokens, sql), line)

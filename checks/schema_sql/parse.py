@@ -154,7 +154,7 @@ def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
         or isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds)
     not_null = not_null or (isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
     line = coldef.this.meta.get("line", 0) if isinstance(coldef.this, exp.Identifier) else 0
-    default = next((k.this.sql("postgres", copy=False) for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
+    default = next((k.this for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     identity = any(isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds) or (
         isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
     column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity)
@@ -238,7 +238,7 @@ class _Builder:
                                 else inner.expression)
                 inner = inner.this
             column = _name(inner.this) if isinstance(inner, exp.Column) else None
-            columns.append(IndexColumn(inner.sql("postgres", copy=False), column, opclass))
+            columns.append(IndexColumn(column or inner.sql("postgres"), column, opclass))
         where = params.args.get("where")
         table = index.args.get("table")
         self.indexes.append(Index(

@@ -6,12 +6,12 @@ stack check holds the catalog of a running database against it):
     from checks.schema_sql import load_schema
     schema = load_schema()                     # docs/rag/schema.sql
     chunks = schema.table("rag.chunks")
-    chunks.column("embedding").type           # 'vector(1536)'
+    chunks.column("embedding").type           # 'vector(N)'
     [(i.method, i.columns[0].opclass) for i in chunks.indexes]
     chunks.rls_enabled, [p.name for p in chunks.policies]
 
 Types are spelled as PostgreSQL's format_type() prints them ('integer',
-'timestamp with time zone', 'vector(1536)'), so they compare 1:1 with
+'timestamp with time zone', 'vector(N)'), so they compare 1:1 with
 pg_attribute. Names are folded to lower case like PostgreSQL does for
 unquoted identifiers. Line numbers are 1-based lines of the schema file.
 """
@@ -41,14 +41,19 @@ class QualifiedName:
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # format_type() spelling, e.g. 'vector(1536)', 'uuid', 'text[]'
+    type: str  # format_type() spelling, e.g. 'vector(N)', 'uuid', 'text[]'
     base_type: str  # type without modifiers, e.g. 'vector'
-    type_args: tuple[int, ...]  # numeric modifiers, e.g. (1536,)
+    type_args: tuple[int, ...]  # numeric modifiers, e.g. (N,) for vector(N)
     not_null: bool  # NOT NULL, part of the primary key, identity or serial
     line: int
-    default: str | None = None  # DEFAULT expression as sqlglot writes it (now() -> CURRENT_TIMESTAMP)
+    default_node: Any = field(default=None, repr=False, compare=False)  # sqlglot tree of DEFAULT
     identity: bool = False  # GENERATED ... AS IDENTITY or serial: the database fills it
     comment: str | None = None
+
+    @property
+    def default(self) -> str | None:
+        """DEFAULT expression as sqlglot writes it (now() -> CURRENT_TIMESTAMP); None without one."""
+        return None if self.default_node is None else self.default_node.sql("postgres")
 
     @property
     def is_vector(self) -> bool:
