@@ -8,7 +8,11 @@ validators whose messages are German, because they reach the user.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
+
+# pydantic scans installed entry points for plugins on import (~40 ms); we use none.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 

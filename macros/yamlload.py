@@ -134,10 +134,22 @@ def _loc(node: yaml.Node) -> Location:
 
 
 
+def _compose(text: str) -> yaml.Node | None:
+    """Compose with libyaml when present (about 20x faster); on a syntax error
+    parse again in pure Python, whose messages we translate."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load_text(text: str) -> Loaded:
     """Parse YAML text; raise YamlProblems with locations on any problem."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(mark.line + 1, mark.column + 1) if mark else None
