@@ -53,6 +53,7 @@ MODULES: list[str] = [
     "checks.cloudrun",
     "checks.cloudrun_guardrails",
     "checks.secret_scan",
+    "dockerstack.override",
 ]
 
 

@@ -245,3 +245,40 @@ def ensure_all(matrix: Matrix, names: list[str]) -> dict[str, str]:
     for name in names:
         ensure(name, matrix, built)
     return built
+
+
+# ------------------------------------------------------------- online/offline
+REGISTRY_PROBE = "hello-world"  # a tiny upstream image: can this engine pull at all?
+PROBE_TIMEOUT = 20.0
+
+
+def registry_reachable() -> bool:
+    """True when a pull of a tiny upstream image succeeds quickly."""
+    try:
+        done = engine.docker("pull", "--quiet", REGISTRY_PROBE, check=False, timeout=PROBE_TIMEOUT)
+    except engine.DockerFailed:
+        return False
+    return done.returncode == 0
+
+
+def needed_images(kinds: list[str]) -> list[str]:
+    """Offline images for the given service kinds (each once, in order)."""
+    out: list[str] = []
+    for kind in kinds:
+        image = IMAGE_FOR_KIND.get(kind)
+        if image is None:
+            raise BuildFailed(f"für Dienste der Art „{kind}“ gibt es kein Offline-Image")
+        if image not in out:
+            out.append(image)
+    return out
+
+
+def prune_stale(keep: dict[str, str]) -> int:
+    """Remove older content-hash tags of the offline images (keeps the current ones)."""
+    listing = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}", f"{REPOSITORY}/*", check=False).stdout
+    current = set(keep.values()) | {latest_of(name) for name in keep}
+    stale = [ref for ref in listing.split() if ref not in current and not ref.endswith(":<none>")
+             and ref.split(":", 1)[0].rsplit("/", 1)[-1] in keep]
+    if stale:
+        engine.docker("rmi", *stale, check=False, timeout=300)
+    return len(stale)

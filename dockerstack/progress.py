@@ -18,7 +18,7 @@ _SHOWN = re.compile(r"^(Step \d+/\d+ :|#\d+ \[|I: (Retrieving|Extracting|Install
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    print(text, file=sys.stderr, flush=True)
 
 
 def run_logged(argv: Sequence[str], label: str, *, env: dict[str, str] | None = None,

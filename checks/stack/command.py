@@ -37,8 +37,14 @@ def _add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nur", action="append", choices=CHECK_IDS, metavar="PRÜFUNG",
                         help=f"nur diese Prüfung(en) ausführen: {', '.join(CHECK_IDS)} (mehrfach möglich)")
     parser.add_argument("--schema", type=Path, default=None,
-                        help="statt docs/rag/schema.sql diese Datei migrieren lassen (nur embedded; zeigt, "
+                        help="statt docs/rag/schema.sql diese Datei migrieren lassen (embedded und docker; zeigt, "
                              "wie ein Entwurf vom deklarierten Schema abweicht)")
+    images = parser.add_mutually_exclusive_group()
+    images.add_argument("--offline", dest="offline", action="store_true", default=None,
+                        help="nur docker: alle Images lokal bauen (ohne Registry); Standard: automatisch, "
+                             "offline, wenn ein Pull scheitert (auch STACK_OFFLINE=1)")
+    images.add_argument("--online", dest="offline", action="store_false",
+                        help="nur docker: die Upstream-Images der Compose-Datei unverändert nutzen (STACK_OFFLINE=0)")
     parser.add_argument("--migrieren", action="store_true",
                         help="Migration ausdrücklich verlangen (embedded/docker tun es laut Matrix ohnehin; "
                              "external verweigert es)")
@@ -72,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     provider = None
     try:
         plan = build_plan(matrix, schema=args.schema.resolve() if args.schema else None)
-        provider = provider_for(args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema)
+        provider = provider_for(args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema,
+                                offline=args.offline)
         _progress(f"Starte Stack „{args.provider}“ für Stage {plan.stage.name} …")
         with provider as endpoints:
             checks_started = time.perf_counter()

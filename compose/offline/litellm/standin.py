@@ -7,6 +7,7 @@ The health path comes from the environment variable LITELLM_STANDIN_HEALTH.
 import argparse
 import json
 import os
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -41,6 +42,8 @@ def main() -> None:
     args, _ignored = parser.parse_known_args()
     if not HEALTH:
         sys.exit("LITELLM_STANDIN_HEALTH ist nicht gesetzt")
+    # PID 1 in a container ignores SIGTERM without a handler: stop promptly
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"LiteLLM OFFLINE-ERSATZ (kein echtes LiteLLM) auf Port {args.port}, Health {HEALTH}", flush=True)
     ThreadingHTTPServer(("0.0.0.0", args.port), Handler).serve_forever()
 

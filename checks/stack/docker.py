@@ -1,0 +1,184 @@
+"""Docker provider: the generated compose/docker-compose.yml, really started.
+
+The stack runs under a unique compose project with labels (see
+dockerstack.stack); the checks reach it through the ports the compose file
+publishes on 127.0.0.1, exactly like the embedded provider's endpoints.
+Offline (no registry, the default when a tiny pull fails) every image is
+built locally first (dockerstack.images); online the compose file's
+upstream images are used unchanged.
+
+The cloud stages' queue splits are reproduced like in the embedded
+provider: extra Celery workers, started with `docker exec` inside the
+compose worker container (same image, same code), each on its own Redis
+database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from dockerstack import engine, images
+from dockerstack.engine import DockerFailed, DockerUnavailable
+from dockerstack.images import BuildFailed
+from dockerstack.stack import ComposeRun, Container, StackFailed, sweep
+from macros.compose import compose_stage, planned_services
+from macros.matrix import load_matrix
+
+from . import clients
+from .appcmd import SCHEMA_FILE_ENV
+from .embedded import FAST_WORKER_FLAGS, pg_bin
+from .plan import StackPlan, WorkerPlan
+from .procs import wait_until
+from .provider import Provider, StackEndpoints, StackError, WorkerEndpoint
+
+WORKER_TIMEOUT = 90.0
+OFFLINE_ENV = "STACK_OFFLINE"  # 1: always build local images, 0: use upstream images
+
+
+class DockerProvider(Provider):
+    name = "docker"
+
+    def __init__(self, plan: StackPlan, progress, migrate: bool = False, schema=None,
+                 offline: bool | None = None, **_options):
+        super().__init__(plan, progress)
+        self.schema = schema
+        self.offline = offline
+        self.run: ComposeRun | None = None
+        self.timings: dict[str, float] = {}
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> StackEndpoints:
+        try:
+            return self._start()
+        except (DockerUnavailable, DockerFailed, BuildFailed, StackFailed) as exc:
+            raise StackError(str(exc)) from None
+
+    def stop(self) -> None:
+        if self.run is None:
+            return
+        started = time.perf_counter()
+        clients.close_clients()
+        try:
+            self.run.down()
+        finally:
+            self.run = None
+            self.timings["teardown"] = time.perf_counter() - started
+            self.progress(f"✓ Docker-Stack abgebaut ({self.timings['teardown']:.1f} s)")
+
+    def _start(self) -> StackEndpoints:
+        matrix = load_matrix()
+        self.progress(f"Docker-Engine {engine.engine_ok()}, Compose {engine.compose_cli()}")
+        sweep(progress=self.progress)
+        offline = self._offline_mode()
+        tags: dict[str, str] = {}
+        if offline:
+            started = time.perf_counter()
+            kinds = [p.art for p in planned_services(matrix, compose_stage(matrix)) if p.profile is None]
+            tags = images.ensure_all(matrix, images.needed_images(kinds))
+            self.timings["images"] = time.perf_counter() - started
+        stage = compose_stage(matrix)
+        schema_services = tuple(p.name for p in planned_services(matrix, stage)
+                                if p.art in ("web", "migration") and p.profile is None)
+        self.run = ComposeRun(matrix, offline=offline, images=tags, progress=self.progress,
+                              schema=self.schema.resolve() if self.schema else None,
+                              schema_env=SCHEMA_FILE_ENV, schema_services=schema_services)
+        started = time.perf_counter()
+        self.run.up()
+        self.timings["compose_up"] = time.perf_counter() - started
+        self.progress(f"✓ Compose-Stack gesund ({self.timings['compose_up']:.1f} s)")
+        return self._endpoints()
+
+    def _offline_mode(self) -> bool:
+        if self.offline is None and os.environ.get(OFFLINE_ENV, "") in ("0", "1"):
+            self.offline = os.environ[OFFLINE_ENV] == "1"
+        if self.offline is None:
+            self.offline = not images.registry_reachable()
+            why = "keine Registry erreichbar" if self.offline else "Registry erreichbar"
+            self.progress(f"Images: {'offline (lokal gebaut)' if self.offline else 'online (Upstream)'} – {why}")
+        return self.offline
+
+    # -- endpoints -----------------------------------------------------------
+    def _endpoints(self) -> StackEndpoints:
+        run = self.run
+        assert run is not None
+        found = run.containers()
+        secrets = _env_values(run.env_text)
+        inner_db, inner_redis = secrets[self.plan.database_url_env], secrets[self.plan.redis_url_env]
+        database_url = _to_host(inner_db, found)
+        redis_url = _to_host(inner_redis, found)
+        web_url, migration_log = None, ""
+        if self.plan.web is not None and self.plan.web.name in found:
+            web = found[self.plan.web.name]
+            host, port = web.ports[self.plan.web.port]  # type: ignore[index]
+            web_url = f"http://{host}:{port}"
+            migration_log = run.logs(web, tail=200)
+        workers = self._workers(found, inner_redis, redis_url)
+        return StackEndpoints(
+            provider=self.name, stage=self.plan.stage.id, database_url=database_url, redis_url=redis_url,
+            web_url=web_url, health_path=self.plan.web.health_path if self.plan.web else None,
+            workers=workers, schema_file=self.plan.schema_file, local=True, fresh=True,
+            migration_log=migration_log, timings=self.timings, psql=pg_bin() / "psql",
+            admin_database_url=database_url.rsplit("/", 1)[0] + "/postgres")
+
+    def _workers(self, found: dict[str, Container], inner_redis: str, redis_url: str) -> tuple[WorkerEndpoint, ...]:
+        started = time.perf_counter()
+        pending: list[tuple[WorkerPlan, str, str]] = []
+        stage_workers = [w for w in self.plan.workers if w.stage == self.plan.stage.id]
+        host = next((found[w.service] for w in stage_workers if w.service in found), None)
+        for worker in self.plan.workers:
+            if worker.stage == self.plan.stage.id:
+                if worker.service not in found:
+                    raise StackError(f"Worker-Dienst „{worker.service}“ fehlt im Compose-Stack")
+                node = f"celery@{found[worker.service].hostname}"
+                pending.append((worker, node, _with_db(redis_url, _db_of(inner_redis))))
+                continue
+            if host is None:
+                raise StackError("kein Worker-Container, in dem die Trennungs-Worker laufen könnten")
+            node = f"{worker.node}@umx{self.run.run_id}"  # type: ignore[union-attr]
+            env = {**worker.env, self.plan.redis_url_env: _with_db(inner_redis, worker.redis_db)}
+            self.run.exec_detached(host, [*worker.command, "-n", node, *FAST_WORKER_FLAGS], env)  # type: ignore[union-attr]
+            pending.append((worker, node, _with_db(redis_url, worker.redis_db)))
+        out = []
+        for worker, node, broker in pending:
+            try:
+                wait_until(lambda: clients.ping(broker, node), WORKER_TIMEOUT, None, f"Worker {node}")
+            except Exception as exc:  # noqa: BLE001 - a timeout of wait_until: explain in German
+                raise StackError(f"Worker {node} meldet sich nicht ({type(exc).__name__}: {exc})") from None
+            self.progress(f"✓ Worker {node} bereit (Queues {','.join(worker.queues)})")
+            out.append(WorkerEndpoint(node, worker.stage, worker.service, worker.queues, worker.foreign_queues,
+                                      broker))
+        self.timings["worker"] = time.perf_counter() - started
+        return tuple(out)
+
+
+def _env_values(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _to_host(url: str, found: dict[str, Container]) -> str:
+    """postgresql://u:p@postgres:5432/db -> the same URL via the published port on the host."""
+    parts = urlsplit(url)
+    service, port = parts.hostname, parts.port
+    container = found.get(service or "")
+    if container is None or port not in container.ports:
+        raise StackError(f"Dienst „{service}“ veröffentlicht Port {port} nicht: die Prüfung erreicht ihn nicht")
+    host, published = container.ports[port]
+    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return urlunsplit((parts.scheme, f"{auth}{host}:{published}", parts.path, parts.query, parts.fragment))
+
+
+def _db_of(redis_url: str) -> int:
+    path = urlsplit(redis_url).path.strip("/")
+    return int(path) if path.isdigit() else 0
+
+
+def _with_db(redis_url: str, db: int) -> str:
+    parts = urlsplit(redis_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
