@@ -215,13 +215,27 @@ def table_rows(matrix: Matrix, page: str = TABLE_PAGE) -> list[list[str]]:
     return [[cell(matrix, stage, c.id, page) for c in matrix.spalten] for stage in matrix.stages]
 
 
-def table_markdown(matrix: Matrix, page: str = TABLE_PAGE) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
+
+def table_markdown(matrix: Matrix, page: str = TABLE_PAGE) -> str:
     head = [c.titel for c in matrix.spalten]
-    out = [line(head), line(["---"] * len(head))]
-    out += [line(row) for row in table_rows(matrix, page)]
+    out = [_md_row(head), _md_row(["---"] * len(head))]
+    out += [_md_row(row) for row in table_rows(matrix, page)]
+    return "\n".join(out)
+
+
+def stage_tabs_markdown(matrix: Matrix, page: str = TABLE_PAGE) -> str:
+    """The same cells, one content tab per stage, columns as rows (easier to read)."""
+    out = []
+    for stage, row in zip(matrix.stages, table_rows(matrix, page)):
+        out.append(f'=== "{stage.name}"\n')
+        out.append("    " + _md_row(["Spalte", "Festlegung"]))
+        out.append("    " + _md_row(["---", "---"]))
+        for column, text in list(zip(matrix.spalten, row))[1:]:
+            out.append("    " + _md_row([f"**{column.titel}**", text]))
+        out.append("")
     return "\n".join(out)
 
 

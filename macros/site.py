@@ -5,7 +5,7 @@ from __future__ import annotations
 from mkdocs.exceptions import PluginError
 
 from .matrix import MatrixError, load_matrix
-from .render import Context, ServiceView, cell, kurz, prozent, services, table_markdown, variable_value
+from .render import stage_tabs_markdown, Context, ServiceView, cell, kurz, prozent, services, table_markdown, variable_value
 
 
 def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
@@ -26,6 +26,11 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
     def umgebungsmatrix_tabelle() -> str:
         """The German comparison table, rendered from the matrix."""
         return table_markdown(matrix, page_path())
+
+    @env.macro
+    def umgebungsmatrix_je_stage() -> str:
+        """The table's cells as content tabs, one per stage."""
+        return stage_tabs_markdown(matrix, page_path())
 
     @env.macro
     def link(seite: str, text: str) -> str:
