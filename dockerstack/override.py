@@ -32,7 +32,7 @@ LABEL_PID = "umgebungsmatrix.pid"
 # Health polling during a check run: Docker 20.10 knows no start_interval, so
 # the first probe only comes after `interval`; a short interval saves seconds
 # per start-order step. Test command, timeout and retries stay as generated.
-CHECK_HEALTH_INTERVAL = "1s"
+CHECK_HEALTH_INTERVAL = "500ms"
 SCHEMA_MOUNT = "/run/umgebungsmatrix/schema.sql"
 
 

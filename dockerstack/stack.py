@@ -19,6 +19,7 @@ import os
 import posixpath
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ class ComposeRun:
         try:
             if self.started:
                 self.progress(f"→ {self.compose} down -v --remove-orphans (Projekt {self.project}) …")
+                self._remove_containers()
                 run_logged(self.argv("down", "-v", "--remove-orphans", "--timeout", "5"), "compose",
                            env=self.env(), show=lambda _line: False)
         finally:
@@ -187,6 +189,22 @@ class ComposeRun:
                     break
                 time.sleep(1)
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _remove_containers(self) -> None:
+        """A throw-away stack needs no graceful stop: remove all containers at
+        once (in parallel; the vfs storage driver deletes slowly), then
+        `down` only has networks, volumes and orphans left."""
+        try:
+            ids = [c.id for c in self.containers().values()]
+        except DockerFailed:
+            return
+        procs = [subprocess.Popen(["docker", "rm", "--force", "--volumes", cid], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for cid in ids]
+        for proc in procs:
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     # -- messages --------------------------------------------------------------
     def _explain(self, bad: list[Container], what: str) -> str:

@@ -65,7 +65,8 @@ def text_report(results: list[CheckResult], header: str, timings: dict[str, floa
 
 _TIMING_NAMES = {"redis": "Redis-Start", "postgres": "Postgres-Start", "migration": "Migrations-Job",
                  "web": "Web-Start inkl. Migration", "worker": "Worker-Start", "checks": "Prüfungen",
-                 "teardown": "Abbau", "gesamt": "gesamt"}
+                 "teardown": "Abbau", "gesamt": "gesamt",
+                 "images": "Images (Docker)", "compose_up": "Compose-Start bis gesund"}
 
 
 def json_report(results: list[CheckResult], meta: dict, timings: dict[str, float]) -> str:
