@@ -26,46 +26,60 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 def _mkdocs(config: Path, site: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
-                    "--site-dir", str(site)], cwd=ROOT, check=True, env=env, capture_output=True)
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
+                             "--site-dir", str(site)], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"mkdocs build mit {config.name} schlug fehl:\n{result.stderr}")
     return time.perf_counter() - started
 
 
 def _configs(work: Path) -> tuple[Path, Path, Path]:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     dump = work / "rendered"
-    # the real config plus the dump hook
-    with_hook = dict(config, hooks=[str(ROOT / "bench" / "dump_markdown_hook.py")], docs_dir=str(ROOT / "docs"))
+    # the real config plus the dump hook (last, so it sees the macros' output)
+    with_hook = dict(config, hooks=config["hooks"] + [str(ROOT / "bench" / "dump_markdown_hook.py")],
+                     docs_dir=str(ROOT / "docs"))
     # the plain config: same theme, extensions and validation, no macros plugin
     plain = dict(config, docs_dir=str(dump))
     plain["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "macros" in p)]
     real = dict(config, docs_dir=str(ROOT / "docs"))
     paths = []
     for name, data in (("hook.yml", with_hook), ("plain.yml", plain), ("real.yml", real)):
-        path = work / name
+        # next to mkdocs.yml: mkdocs-macros finds the `macros` module relative to the config
+        path = ROOT / f".bench-{work.name}-{name}"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         paths.append(path)
     return paths[0], paths[1], paths[2]
+
+
+def _measure(work: Path, env: dict[str, str], hook: Path, plain: Path, real: Path) -> tuple[list[float], list[float]]:
+    env["BENCH_DUMP_DIR"] = str(work / "rendered")
+    _mkdocs(hook, work / "site0", env)
+    # copy static files (CSS, SQL, ...) next to the rendered pages
+    for path in (ROOT / "docs").rglob("*"):
+        target = work / "rendered" / path.relative_to(ROOT / "docs")
+        if path.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    macro_times, plain_times = [], []
+    for i in range(RUNS):
+        macro_times.append(_mkdocs(real, work / f"a{i}", env))
+        plain_times.append(_mkdocs(plain, work / f"b{i}", env))
+    return macro_times, plain_times
 
 
 def main() -> int:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        hook, plain, real = _configs(work)
-        env["BENCH_DUMP_DIR"] = str(work / "rendered")
-        _mkdocs(hook, work / "site0", env)
-        # copy static files (CSS, SQL, ...) next to the rendered pages
-        for path in (ROOT / "docs").rglob("*"):
-            target = work / "rendered" / path.relative_to(ROOT / "docs")
-            if path.is_file() and not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
-        macro_times, plain_times = [], []
-        for i in range(RUNS):
-            macro_times.append(_mkdocs(real, work / f"a{i}", env))
-            plain_times.append(_mkdocs(plain, work / f"b{i}", env))
+        configs = _configs(work)
+        try:
+            macro_times, plain_times = _measure(work, env, *configs)
+        finally:
+            for path in configs:
+                path.unlink(missing_ok=True)
     a, b = statistics.median(macro_times), statistics.median(plain_times)
+
     ratio = a / b
     print(f"Site-Build --strict: mit Makros {a:.2f} s, ohne Makros {b:.2f} s (Median aus {RUNS}); "
           f"Verhältnis {ratio:.2f}× (Ziel ≤ {TARGET:.2f}×)")
