@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv build serve validate generate check test bench clean check-stack stack-deps
+.PHONY: help venv build serve validate generate check test bench clean check-stack stack-deps docker-images
 
 help: ## diese Hilfe
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,10 +46,14 @@ test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, strenger Site-Build, pyt
 	@$(PY) -m macros check
 	@$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
 	@echo "✓ strenger Site-Build"
+	@$(PY) -m dockerstack status
 	@$(PY) -m pytest -q
 
 check-stack: $(STAMP) stack-deps ## Dev-Stack ohne Docker starten, Doku-Aussagen live prüfen (STACK=external|docker)
 	@$(PY) -m macros check-stack
+
+docker-images: $(STAMP) ## Offline-Images für STACK=docker bauen (debootstrap, ohne Registry; Cache per Inhalts-Hash)
+	@$(PY) -m dockerstack images
 
 # redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pgserver).
 stack-deps:

@@ -30,7 +30,6 @@ from . import clients
 from .appcmd import SCHEMA_FILE_ENV
 from .embedded import FAST_WORKER_FLAGS, pg_bin
 from .plan import StackPlan, WorkerPlan
-from .procs import wait_until
 from .provider import Provider, StackEndpoints, StackError, WorkerEndpoint
 
 WORKER_TIMEOUT = 90.0
@@ -77,6 +76,7 @@ class DockerProvider(Provider):
             started = time.perf_counter()
             kinds = [p.art for p in planned_services(matrix, compose_stage(matrix)) if p.profile is None]
             tags = images.ensure_all(matrix, images.needed_images(kinds))
+            images.prune_stale(tags)
             self.timings["images"] = time.perf_counter() - started
         stage = compose_stage(matrix)
         schema_services = tuple(p.name for p in planned_services(matrix, stage)
@@ -142,15 +142,30 @@ class DockerProvider(Provider):
             pending.append((worker, node, _with_db(redis_url, worker.redis_db)))
         out = []
         for worker, node, broker in pending:
-            try:
-                wait_until(lambda: clients.ping(broker, node), WORKER_TIMEOUT, None, f"Worker {node}")
-            except Exception as exc:  # noqa: BLE001 - a timeout of wait_until: explain in German
-                raise StackError(f"Worker {node} meldet sich nicht ({type(exc).__name__}: {exc})") from None
+            self._wait_worker(worker, node, broker)
             self.progress(f"✓ Worker {node} bereit (Queues {','.join(worker.queues)})")
             out.append(WorkerEndpoint(node, worker.stage, worker.service, worker.queues, worker.foreign_queues,
                                       broker))
         self.timings["worker"] = time.perf_counter() - started
         return tuple(out)
+
+
+    def _wait_worker(self, worker: WorkerPlan, node: str, broker: str) -> None:
+        """Ping until the node answers; fail fast when its container is gone."""
+        run = self.run
+        assert run is not None
+        service = next(w.service for w in self.plan.workers if w.stage == self.plan.stage.id)
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while not clients.ping(broker, node):
+            container = run.containers().get(service)
+            if container is None or container.state != "running":
+                logs = run.logs(container, 20) if container else ""
+                raise StackError(f"Worker-Container „{service}“ läuft nicht mehr ({container.state if container else 'fehlt'}),"
+                                 f" {node} kann nicht starten:\n{logs}")
+            if time.monotonic() > deadline:
+                logs = run.logs(container, 20)
+                raise StackError(f"Worker {node} meldet sich nach {WORKER_TIMEOUT:.0f} s nicht. "
+                                 f"Letzte Logzeilen von „{service}“:\n{logs}")
 
 
 def _env_values(text: str) -> dict[str, str]:
