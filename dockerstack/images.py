@@ -133,13 +133,26 @@ def ensure_base() -> str:
     say(f"→ Baue Basis-Image {tag} mit debootstrap ({DEBIAN_SUITE}, {DEBIAN_VARIANT}; dauert einige Minuten) …")
     with tempfile.TemporaryDirectory(prefix="umx-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        code, tail = run_logged(["debootstrap", f"--variant={DEBIAN_VARIANT}", DEBIAN_SUITE, str(rootfs),
-                                 DEBIAN_MIRROR], "debootstrap")
-        if code != 0:
-            raise BuildFailed(f"debootstrap schlug fehl (Exit {code}):\n{tail}")
-        import_rootfs(rootfs, tag)
+        try:
+            code, tail = run_logged(["debootstrap", f"--variant={DEBIAN_VARIANT}", DEBIAN_SUITE, str(rootfs),
+                                     DEBIAN_MIRROR], "debootstrap")
+            if code != 0:
+                raise BuildFailed(f"debootstrap schlug fehl (Exit {code}):\n{tail}")
+            import_rootfs(rootfs, tag)
+        finally:
+            _unmount_below(rootfs)  # an interrupted debootstrap leaves /proc, /sys mounted in the tree
     say(f"✓ Basis-Image gebaut in {elapsed(started)}")
     return tag
+
+
+def _unmount_below(root: Path) -> None:
+    prefix = str(root.resolve()) + "/"
+    try:
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return
+    for point in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True)
 
 
 def import_rootfs(rootfs: Path, tag: str) -> None:

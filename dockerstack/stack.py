@@ -129,7 +129,12 @@ class ComposeRun:
         self.progress(f"→ {self.compose} up (Projekt {self.project}) …")
         code, tail = run_logged(self.argv(*args), "compose", env=self.env(), show=_compose_line)
         if code != 0:
-            raise StackFailed(f"`compose up` schlug fehl (Exit {code}):\n{_indent(tail)}{self._logs_hint()}")
+            hint = ""
+            if not self.offline and any(w in tail.lower() for w in ("pull access denied", "manifest unknown",
+                                                                     "unauthorized", "no such host", "denied")):
+                hint = ("\nOnline braucht Zugriff auf alle Images der Compose-Datei (auch die eigenen "
+                        "Artefakte); ohne Registry: --offline")
+            raise StackFailed(f"`compose up` schlug fehl (Exit {code}):\n{_indent(tail)}{self._logs_hint()}{hint}")
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = HEALTH_TIMEOUT) -> dict[str, Container]:
