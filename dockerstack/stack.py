@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import secrets
 import shutil
 import subprocess
@@ -129,6 +130,11 @@ class ComposeRun:
         self.progress(f"→ {self.compose} up (Projekt {self.project}) …")
         code, tail = run_logged(self.argv(*args), "compose", env=self.env(), show=_compose_line)
         if code != 0:
+            busy = re.search(r"listen tcp[46]? (\S+): bind: address already in use", tail)
+            if busy:
+                raise StackFailed(f"Port {busy.group(1)} ist belegt (ein anderer Prozess oder ein zweiter "
+                                  "Docker-Lauf); die Compose-Datei veröffentlicht feste Ports. Port freigeben "
+                                  f"und erneut starten.\n{_indent(tail)}")
             hint = ""
             if not self.offline and any(w in tail.lower() for w in ("pull access denied", "manifest unknown",
                                                                      "unauthorized", "no such host", "denied")):

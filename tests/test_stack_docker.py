@@ -184,14 +184,20 @@ def test_broken_realities_fail_under_docker_too(docker, case, matrix, monkeypatc
 
 @docker_only
 def test_busy_port_is_a_clear_error_and_leaves_nothing(docker, matrix):
-    port = matrix.dienstarten["web"].port
+    from macros.compose import compose_stage
+
+    host = compose_stage(matrix).compose.lokale_adresse
+    port = matrix.plattform.redis.port  # published by a service that starts first: fails fast
     with socket.socket() as blocker:
-        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        blocker.bind(("127.0.0.1", port))
-        blocker.listen()
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT of earlier runs
+        try:
+            blocker.bind((host, port))
+            blocker.listen()
+        except OSError:
+            pass  # a listener of someone else: just as busy
         done = cli()
     assert done.returncode == 2, done.stdout + done.stderr[-3000:]
-    assert "✗" in done.stderr and "Traceback" not in done.stderr
+    assert f"✗ Port {host}:{port} ist belegt" in done.stderr and "Traceback" not in done.stderr
     assert leftovers(project_of(done.stderr)) == []
 
 
