@@ -41,6 +41,7 @@ from .progress import run_logged
 UP_TIMEOUT = 300.0       # cold container creation with vfs is slow
 HEALTH_TIMEOUT = 180.0
 PROJECT_LABEL = "com.docker.compose.project"
+WORKDIR_PREFIX = "umx-docker-"
 SERVICE_LABEL = "com.docker.compose.service"
 
 
@@ -83,7 +84,7 @@ class ComposeRun:
         self.compose = engine.compose_cli()
         self.run_id = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.project = f"umx-{self.run_id}"
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"umx-docker-{self.run_id}-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{self.run_id}-"))
         self.compose_file = ROOT / COMPOSE_FILE
         doc = yaml.safe_load(self.compose_file.read_text(encoding="utf-8"))
         self.env_text, self.password = run_env_file(matrix)
@@ -265,8 +266,21 @@ def sweep(label_value: str | None = None, progress: Callable[[str], None] = prin
         if names:
             engine.docker(kind, "rm", *names, check=False, timeout=120)
             removed += len(names)
+    if not label_value:
+        removed += _sweep_workdirs()
     if removed and not label_value:
-        progress(f"✓ Reste früherer Läufe entfernt: {removed} Container/Netze/Volumes")
+        progress(f"✓ Reste früherer Läufe entfernt: {removed} Container/Netze/Volumes/Verzeichnisse")
+    return removed
+
+
+def _sweep_workdirs() -> int:
+    """Temp dirs (with the run's throw-away env file) of runs whose process is gone."""
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        pid = path.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
     return removed
 
 

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -220,3 +221,26 @@ def test_interrupted_docker_run_leaves_nothing(docker, signum, wait_for):
     assert proc.returncode == 128 + signum, "".join(seen) + err
     assert "Abgebrochen" in err and "Traceback" not in err
     assert leftovers(project) == []
+
+
+@docker_only
+def test_hard_killed_run_is_swept_by_the_next_start(docker):
+    """SIGKILL allows no cleanup; the next run's sweep (same code as `python -m dockerstack sweep`)
+    removes what the dead run left, by its labels."""
+    proc = subprocess.Popen([sys.executable, "-m", "macros", "check-stack", "--provider", "docker"], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "Compose-Stack gesund" in line:
+            break
+    project = project_of("".join(seen))
+    proc.kill()
+    proc.wait(timeout=30)
+    assert leftovers(project), "a killed run leaves its stack behind"
+    done = subprocess.run([sys.executable, "-m", "dockerstack", "sweep"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert done.returncode == 0 and "Reste früherer Läufe entfernt" in done.stderr + done.stdout, done.stderr
+    assert leftovers(project) == []
+    assert not list(Path(tempfile.gettempdir()).glob(f"umx-docker-{project.removeprefix('umx-')}-*"))
