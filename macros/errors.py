@@ -42,6 +42,11 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _german_list(expected: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" in German."""
+    return expected.replace(" or ", " oder ")
+
+
 def german_message(err: dict[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -60,10 +65,8 @@ def german_message(err: dict[str, Any]) -> str:
         return f"darf höchstens {_num(ctx['le'])} sein, ist {_show(value)}"
     if kind == "less_than":
         return f"muss kleiner als {_num(ctx['lt'])} sein, ist {_show(value)}"
-    if kind == "literal_error":
-        return f"erlaubt sind {ctx['expected']}, gefunden {_show(value)}"
-    if kind == "enum":
-        return f"erlaubt sind {ctx['expected']}, gefunden {_show(value)}"
+    if kind in ("literal_error", "enum"):
+        return f"erlaubt sind {_german_list(ctx['expected'])}, gefunden {_show(value)}"
     if kind == "string_pattern_mismatch":
         return f"{_show(value)} hat nicht die erwartete Form ({ctx['pattern']})"
     if kind == "too_short":
@@ -73,7 +76,8 @@ def german_message(err: dict[str, Any]) -> str:
     if kind == "too_long":
         return f"höchstens {ctx['max_length']} Einträge erlaubt"
     if kind == "union_tag_invalid":
-        return f"„{ctx['discriminator'].strip(chr(39))}“ ist {_show(ctx['tag'])}; erlaubt sind {ctx['expected_tags']}"
+        return (f"„{ctx['discriminator'].strip(chr(39))}“ ist {_show(ctx['tag'])}; "
+                f"erlaubt sind {_german_list(ctx['expected_tags'])}")
     if kind == "union_tag_not_found":
         return f"Pflichtfeld „{ctx['discriminator'].strip(chr(39))}“ fehlt"
     if kind == "value_error":

@@ -35,9 +35,10 @@ class MatrixError(Exception):
 
 def display_path(file: Path) -> str:
     try:
-        return os.path.relpath(file)
+        rel = os.path.relpath(file)
     except ValueError:  # different drive (Windows)
         return str(file)
+    return str(Path(file).resolve()) if rel.startswith("..") else rel
 
 
 def format_problems(file: Path, problems: list[Problem], limit: int = MAX_SHOWN) -> str:
