@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from macros.model import Matrix, Stage
+from macros.yamlload import Loaded, YamlProblems, load_text
 
 from . import common as c
 
@@ -42,33 +43,19 @@ class Manifest:
 
 
 def line_of(text: str, path: tuple[Any, ...]) -> int | None:
-    """1-based line of the node at `path` (nearest existing parent)."""
-    node = _compose(text)
-    if node is False:
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    child, line = value, key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
+    """1-based line of the node at `path` (the key of the nearest existing parent)."""
+    loaded = _positions(text)
+    location = loaded.locate(tuple(path), key=True) if loaded is not None else None
+    return location.line if location else None
 
 
 @functools.lru_cache(maxsize=64)
-def _compose(text: str) -> Any:
+def _positions(text: str) -> Loaded | None:
+    """Positions of every path, from the same loader the matrix uses (only when a finding needs a line)."""
     try:
-        return yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return False
+        return load_text(text)
+    except YamlProblems:
+        return None
 
 
 @functools.lru_cache(maxsize=256)
