@@ -24,36 +24,36 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## .venv anlegen und Abhängigkeiten installieren
 
 build: $(STAMP) ## Website nach site/ bauen (streng: Fehler bei kaputten Links)
-	@$(PY) -m macros validate
+	@$(PY) -m umgebungsmatrix validate
 	@$(VENV)/bin/mkdocs build --strict --quiet
 	@echo "✓ Website in site/ gebaut – öffnen mit: xdg-open site/index.html"
 
 serve: $(STAMP) ## Vorschau mit Neuladen unter http://127.0.0.1:8008
-	@$(PY) -m macros validate
+	@$(PY) -m umgebungsmatrix validate
 	@$(VENV)/bin/mkdocs serve --strict
 
 validate: $(STAMP) ## nur die Matrix prüfen (Exit 2 bei Fehlern)
-	@$(PY) -m macros validate
+	@$(PY) -m umgebungsmatrix validate
 
 generate: $(STAMP) ## erzeugte Dateien aus der Matrix schreiben
-	@$(PY) -m macros generate
+	@$(PY) -m umgebungsmatrix generate
 
 check: $(STAMP) ## Drift und Leitplanken prüfen, nichts schreiben
-	@$(PY) -m macros check
+	@$(PY) -m umgebungsmatrix check
 
 test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, strenger Site-Build, pytest
-	@$(PY) -m macros validate
-	@$(PY) -m macros check
+	@$(PY) -m umgebungsmatrix validate
+	@$(PY) -m umgebungsmatrix check
 	@$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
 	@echo "✓ strenger Site-Build"
-	@$(PY) -m dockerstack status
+	@$(PY) -m umgebungsmatrix docker status
 	@$(PY) -m pytest -q
 
 check-stack: $(STAMP) stack-deps ## Dev-Stack ohne Docker starten, Doku-Aussagen live prüfen (STACK=external|docker)
-	@$(PY) -m macros check-stack
+	@$(PY) -m umgebungsmatrix check-stack
 
 docker-images: $(STAMP) ## Offline-Images für STACK=docker bauen (debootstrap, ohne Registry; Cache per Inhalts-Hash)
-	@$(PY) -m dockerstack images
+	@$(PY) -m umgebungsmatrix docker images
 
 # redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pgserver).
 stack-deps:

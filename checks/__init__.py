@@ -1,1 +1,5 @@
-"""Executable checks: drift of generated files, guardrails, schema and live stack."""
+"""Layer 4: executable checks of the rendered artifacts, the schema and the live stack.
+
+Static checks take `(facts, rendered)` and return Findings; `registry.CHECKS`
+lists them explicitly. Live checks (`checks.stack`) start or reach a stack.
+"""

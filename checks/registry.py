@@ -1,96 +1,38 @@
-"""Registry of generated artifacts and static checks.
+"""The static checks of `make check`, in one explicit list.
 
-- An *artifact provider* renders files from the matrix: it returns a mapping
-  of repo-relative path -> text. `make generate` writes them, `make check`
-  compares them with what is committed.
-- A *check* inspects the matrix (and the rendered artifacts) and returns a
-  list of Findings; any finding fails `make check` with exit 1.
-
-Providers and checks register with the decorators below; the modules that
-define them are listed in MODULES so the CLI can import them.
+Each check is `(title, fn)` with `fn(facts, rendered) -> list[Finding]`: it
+judges the in-memory render (and files it names, such as the RAG schema),
+never re-derives a matrix value. Drift (render vs. disk) is `checks.drift`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from macros.model import Matrix
+from umgebungsmatrix.facts import Facts
 
-Artifacts = Mapping[str, str]
-ArtifactProvider = Callable[[Matrix], Artifacts]
+from .findings import Finding
 
-
-@dataclass(frozen=True)
-class Finding:
-    """A broken rule. German message; `where` is 'file:line' or a path."""
-
-    rule: str
-    message: str
-    where: str = ""
-    doc: str = ""  # docs page that explains the rule, relative to docs/
-
-    def format(self) -> str:
-        prefix = f"{self.where}: " if self.where else ""
-        see = f" (siehe docs/{self.doc})" if self.doc else ""
-        return f"{prefix}[{self.rule}] {self.message}{see}"
+CheckFn = Callable[[Facts, Mapping[str, str]], list[Finding]]
 
 
-CheckFn = Callable[[Matrix, Artifacts], list[Finding]]
+def all_checks() -> tuple[tuple[str, CheckFn], ...]:
+    """The check list; imported on first use (sqlglot and jsonschema load lazily)."""
+    from . import secret_scan
+    from .cloudrun import consistency, guardrails
+    from .compose import rules as compose_rules
+    from .compose import schema as compose_schema
+    from .schema_sql import register as rag_schema
 
-PROVIDERS: list[tuple[str, ArtifactProvider]] = []
-CHECKS: list[tuple[str, CheckFn]] = []
-
-# Modules that register providers and checks when imported.
-MODULES: list[str] = [
-    "checks.schema_artifact",
-    "checks.compose_artifact",
-    "checks.compose_schema",
-    "checks.compose_rules",
-    "checks.schema_sql.register",
-    "checks.stack.app_facts",
-    "checks.stack.command",
-    "checks.cloudrun",
-    "checks.cloudrun_guardrails",
-    "checks.secret_scan",
-    "dockerstack.override",
-]
+    return (
+        *compose_schema.CHECKS,
+        *compose_rules.CHECKS,
+        *rag_schema.CHECKS,
+        *consistency.CHECKS,
+        *guardrails.CHECKS,
+        *secret_scan.CHECKS,
+    )
 
 
-def artifact_provider(name: str) -> Callable[[ArtifactProvider], ArtifactProvider]:
-    def wrap(fn: ArtifactProvider) -> ArtifactProvider:
-        PROVIDERS.append((name, fn))
-        return fn
-
-    return wrap
-
-
-def check(name: str) -> Callable[[CheckFn], CheckFn]:
-    def wrap(fn: CheckFn) -> CheckFn:
-        CHECKS.append((name, fn))
-        return fn
-
-    return wrap
-
-
-def load_modules() -> None:
-    import importlib
-
-    for module in MODULES:
-        importlib.import_module(module)
-
-
-def render_all(matrix: Matrix) -> dict[str, str]:
-    load_modules()
-    out: dict[str, str] = {}
-    for name, provider in PROVIDERS:
-        for path, text in provider(matrix).items():
-            if path in out:
-                raise RuntimeError(f"{path} wird von zwei Generatoren erzeugt (zuletzt {name})")
-            out[path] = text
-    return out
-
-
-def run_checks(matrix: Matrix, artifacts: Artifacts) -> list[tuple[str, list[Finding]]]:
-    load_modules()
-    return [(name, fn(matrix, artifacts)) for name, fn in CHECKS]
+def run_checks(facts: Facts, rendered: Mapping[str, str]) -> list[tuple[str, list[Finding]]]:
+    return [(title, fn(facts, rendered)) for title, fn in all_checks()]

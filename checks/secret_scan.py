@@ -14,12 +14,15 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from macros.cloudrun.parsed import load_yaml
-from macros.matrix import ROOT
-from macros.model import Matrix
-from macros.render import Context
+from collections.abc import Mapping
 
-from .registry import Artifacts, Finding, check
+from umgebungsmatrix.facts import Facts
+from umgebungsmatrix.paths import ROOT
+
+from .cloudrun.parsed import load_yaml
+from .findings import Finding
+
+Artifacts = Mapping[str, str]
 
 RULE = "keine-geheimen-werte"
 DOC = f"stages/leitplanken.md#{RULE}"
@@ -27,21 +30,8 @@ SITE_SUFFIXES = {".html", ".xml", ".json", ".txt", ".yaml", ".yml", ".sh", ".md"
 MIN_SECRET_LENGTH = 4
 
 
-def secret_names(matrix: Matrix) -> list[str]:
-    return [n for n, v in matrix.variablen.items() if v.geheim]
-
-
-def _examples(matrix: Matrix, name: str) -> set[str]:
-    template = getattr(matrix.variablen[name], "beispiel", None)
-    if not template:
-        return set()
-    out = set()
-    for stage in matrix.stages:
-        try:
-            out.add(Context(matrix, stage).render(template))
-        except Exception:  # noqa: BLE001 (a hint that does not render in a stage is simply not allowed there)
-            continue
-    return out
+def secret_names(facts: Facts) -> list[str]:
+    return list(facts.secret_names())
 
 
 def is_reference(value: str, name: str) -> bool:
@@ -94,25 +84,15 @@ def _line_literals(text: str, names: list[str]) -> Iterator[tuple[int, str, str]
             yield number, match.group(1), value
 
 
-class _Examples(dict):
-    """Rendered `beispiel` hints per secret name, rendered only when first needed."""
-
-    def __init__(self, matrix: Matrix):
-        super().__init__()
-        self.matrix = matrix
-
-    def __missing__(self, name: str) -> set[str]:
-        self[name] = _examples(self.matrix, name)
-        return self[name]
+def all_examples(facts: Facts) -> dict[str, set[str]]:
+    """Rendered `beispiel` hints per secret name (the compose stage renders them for .env.example)."""
+    hints = facts.compose_stage.examples
+    return {name: {hints[name]} if name in hints else set() for name in facts.secret_names()}
 
 
-def all_examples(matrix: Matrix) -> dict[str, set[str]]:
-    return _Examples(matrix)
-
-
-def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]] | None = None) -> list[Finding]:
-    names = secret_names(matrix)
-    examples = examples if examples is not None else all_examples(matrix)
+def scan_text(path: str, text: str, facts: Facts, examples: dict[str, set[str]] | None = None) -> list[Finding]:
+    names = secret_names(facts)
+    examples = examples if examples is not None else all_examples(facts)
     out = []
     for number, name, value in _line_literals(text, names):
         if not allowed(value, name, examples):
@@ -128,22 +108,22 @@ def scan_text(path: str, text: str, matrix: Matrix, examples: dict[str, set[str]
     return out
 
 
-def env_files(matrix: Matrix, root: Path) -> list[Path]:
-    """Local env files of the stages that read secrets from a file (e.g. .env)."""
-    names = {s.secrets.datei for s in matrix.stages if s.secrets.quelle == "env_datei"}  # type: ignore[union-attr]
-    return [root / name for name in sorted(names) if (root / name).is_file()]
+def env_files(facts: Facts, root: Path) -> list[Path]:
+    """The compose stage's local env file (e.g. .env), if present."""
+    file = root / facts.compose_stage.env_file
+    return [file] if file.is_file() else []
 
 
-def dotenv_secrets(matrix: Matrix, root: Path | None = None) -> dict[str, str]:
+def dotenv_secrets(facts: Facts, root: Path | None = None) -> dict[str, str]:
     """Secret values of local env files (never printed), only those worth searching for."""
     out: dict[str, str] = {}
-    for file in env_files(matrix, root or ROOT):
-        out.update(_parse_env(matrix, file))
+    for file in env_files(facts, root or ROOT):
+        out.update(_parse_env(facts, file))
     return out
 
 
-def _parse_env(matrix: Matrix, file: Path) -> dict[str, str]:
-    secret = set(secret_names(matrix))
+def _parse_env(facts: Facts, file: Path) -> dict[str, str]:
+    secret = set(secret_names(facts))
     out = {}
     for raw in file.read_text(encoding="utf-8", errors="replace").splitlines():
         line = raw.strip()
@@ -151,7 +131,7 @@ def _parse_env(matrix: Matrix, file: Path) -> dict[str, str]:
             continue
         name, value = line.removeprefix("export ").split("=", 1)
         name, value = name.strip(), value.strip().strip("\"'")
-        if name in secret and len(value) >= MIN_SECRET_LENGTH and not allowed(value, name, all_examples(matrix)):
+        if name in secret and len(value) >= MIN_SECRET_LENGTH and not allowed(value, name, all_examples(facts)):
             out[name] = value
     return out
 
@@ -165,13 +145,12 @@ def _site_files(root: Path, everything: bool) -> Iterator[Path]:
                 yield path
 
 
-@check("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website")
-def no_secret_values(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
+def no_secret_values(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     out: list[Finding] = []
-    examples = all_examples(matrix)
+    examples = all_examples(facts)
     for path, text in sorted(artifacts.items()):
-        out += scan_text(path, text, matrix, examples)
-    values = dotenv_secrets(matrix)
+        out += scan_text(path, text, facts, examples)
+    values = dotenv_secrets(facts)
     for path, text in sorted(artifacts.items()):
         out += _leaks(path, text, values)
     for file in _site_files(ROOT, bool(values)):  # module attribute: tests point it at a copy
@@ -179,7 +158,7 @@ def no_secret_values(matrix: Matrix, artifacts: Artifacts) -> list[Finding]:
         text = file.read_text(encoding="utf-8", errors="replace")
         out += _leaks(rel, text, values)
         if rel.startswith("site/downloads/"):
-            out += scan_text(rel, text, matrix, examples)
+            out += scan_text(rel, text, facts, examples)
     return out
 
 
@@ -192,3 +171,8 @@ def _leaks(path: str, text: str, values: dict[str, str]) -> list[Finding]:
             out.append(Finding(RULE, f"der Wert von {name} aus .env steht in dieser Datei (Wert nicht angezeigt)",
                                f"{path}:{line}", DOC))
     return out
+
+
+CHECKS = (
+    ("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website", no_secret_values),
+)

@@ -9,14 +9,16 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from umgebungsmatrix.errors import InputError
+
 ENGINE_TIMEOUT = 15
 
 
-class DockerUnavailable(Exception):
+class DockerUnavailable(InputError):
     """No usable docker engine or compose CLI; German reason in str()."""
 
 
-class DockerFailed(Exception):
+class DockerFailed(InputError):
     """A docker command failed; German message with the command's output tail."""
 
 

@@ -20,23 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from macros.matrix import ROOT
-from macros.model import Matrix
-
-from checks.stack.app_facts import schema_file
+from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts.app_facts import schema_file
+from umgebungsmatrix.artifacts.offline_override import REPOSITORY, latest_of, offline_services
+from umgebungsmatrix.errors import InputError
+from umgebungsmatrix.facts import Facts
+from umgebungsmatrix.paths import ROOT
 
 from . import engine
 from .progress import elapsed, run_logged, say
 
 OFFLINE_DIR = ROOT / "compose" / "offline"
-REPOSITORY = "umgebungsmatrix-offline"
 # debootstrap recipe of the base image (part of its cache key)
 DEBIAN_SUITE, DEBIAN_VARIANT = "bookworm", "minbase"
 DEBIAN_MIRROR = os.environ.get("UMX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 _SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 
 
-class BuildFailed(Exception):
+class BuildFailed(InputError):
     """An offline image could not be built; German message with log tail."""
 
 
@@ -47,8 +48,8 @@ class Spec:
     name: str
     parents: tuple[str, ...] = ()  # images whose tags become build args
     # (repo-relative source, path in context), from the matrix
-    extra: Callable[[Matrix], tuple[tuple[str, str], ...]] = field(default=lambda _m: ())
-    args: Callable[[Matrix], dict[str, str]] = field(default=lambda _m: {})
+    extra: Callable[[Facts], tuple[tuple[str, str], ...]] = field(default=lambda _f: ())
+    args: Callable[[Facts], dict[str, str]] = field(default=lambda _f: {})
 
 
 def _constraint(package: str) -> str:
@@ -73,26 +74,17 @@ SPECS: dict[str, Spec] = {
     "python": Spec("python", parents=("base",), extra=lambda _m: (("@host-ca", "host-ca.crt"),)),
     "postgres": Spec("postgres", parents=("python", "base"), args=lambda m: {
         "PGSERVER_VERSION": _constraint("pgserver"),
-        "EXPECTED_MAJOR": str(m.plattform.postgres.version)}),
+        "EXPECTED_MAJOR": str(m.platform.postgres.version)}),
     "redis": Spec("redis", parents=("base",), args=lambda m: {
-        "EXPECTED_MAJOR": str(m.plattform.redis.version)}),
+        "EXPECTED_MAJOR": str(m.platform.redis.version)}),
     "litellm": Spec("litellm", parents=("python",)),
     "app": Spec("app", parents=("python",), extra=lambda m: (
         ("compose/app", "app"), ("constraints.txt", "constraints.txt"),
         (schema_file(m), f"schema/{schema_file(m)}"))),
 }
 
-# Which offline image serves which kind of service (dienstarten).
-IMAGE_FOR_KIND = {"postgres": "postgres", "redis": "redis", "litellm": "litellm",
-                  "web": "app", "worker": "app", "beat": "app", "migration": "app"}
-
-
 def tag_of(name: str, digest: str) -> str:
     return f"{REPOSITORY}/{name}:{digest[:16]}"
-
-
-def latest_of(name: str) -> str:
-    return f"{REPOSITORY}/{name}:latest"
 
 
 def image_present(tag: str) -> bool:
@@ -188,15 +180,21 @@ def _copy_tree(src: Path, dest: Path) -> None:
         (".pyc", ".egg-info"))])
 
 
-def assemble(spec: Spec, matrix: Matrix, dest: Path) -> None:
-    """Copy the Dockerfile directory and the extra sources into dest."""
+def assemble(spec: Spec, facts: Facts, dest: Path) -> None:
+    """Copy the Dockerfile directory and the extra sources into dest; generated files come from the render."""
     _copy_tree(OFFLINE_DIR / spec.name, dest)
-    for source, target in spec.extra(matrix):
+    rendered = render_all(facts)
+    for source, target in spec.extra(facts):
         if source == "@host-ca":
             bundle = host_ca_bundle()
             (dest / target).write_bytes(Path(bundle).read_bytes() if bundle else b"")
             continue
         _copy_tree(ROOT / source, dest / target)
+        for path, text in rendered.items():  # e.g. compose/app/plattform/fakten.py: never a stale copy
+            if path.startswith(source.rstrip("/") + "/") or path == source:
+                inner = dest / target / path[len(source):].lstrip("/") if path != source else dest / target
+                inner.parent.mkdir(parents=True, exist_ok=True)
+                inner.write_text(text, encoding="utf-8")
 
 
 def context_digest(context: Path, args: dict[str, str]) -> str:
@@ -215,7 +213,7 @@ def _arg_name(parent: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", parent.upper()) + "_IMAGE"
 
 
-def ensure(name: str, matrix: Matrix, built: dict[str, str]) -> str:
+def ensure(name: str, facts: Facts, built: dict[str, str]) -> str:
     """Tag of image `name`, building it (and its parents) when missing."""
     if name in built:
         return built[name]
@@ -223,11 +221,11 @@ def ensure(name: str, matrix: Matrix, built: dict[str, str]) -> str:
         built[name] = ensure_base()
         return built[name]
     spec = SPECS[name]
-    args = {_arg_name(p): ensure(p, matrix, built) for p in spec.parents}
-    args.update(spec.args(matrix))
+    args = {_arg_name(p): ensure(p, facts, built) for p in spec.parents}
+    args.update(spec.args(facts))
     with tempfile.TemporaryDirectory(prefix=f"umx-ctx-{name}-") as tmp:
         context = Path(tmp)
-        assemble(spec, matrix, context)
+        assemble(spec, facts, context)
         tag = tag_of(name, context_digest(context, args))
         if image_present(tag):
             say(f"✓ Image {tag} (aus dem Cache)")
@@ -252,11 +250,11 @@ def _build(name: str, tag: str, context: Path, args: dict[str, str]) -> None:
     say(f"✓ Image {name} gebaut in {elapsed(started)}")
 
 
-def ensure_all(matrix: Matrix, names: list[str]) -> dict[str, str]:
-    """Build what is missing; returns image name -> tag."""
+def ensure_all(facts: Facts, names: list[str] | None = None) -> dict[str, str]:
+    """Build what is missing (default: the offline images of the compose stage); image name -> tag."""
     built: dict[str, str] = {}
-    for name in names:
-        ensure(name, matrix, built)
+    for name in names if names is not None else needed_images(facts):
+        ensure(name, facts, built)
     return built
 
 
@@ -274,16 +272,9 @@ def registry_reachable() -> bool:
     return done.returncode == 0
 
 
-def needed_images(kinds: list[str]) -> list[str]:
-    """Offline images for the given service kinds (each once, in order)."""
-    out: list[str] = []
-    for kind in kinds:
-        image = IMAGE_FOR_KIND.get(kind)
-        if image is None:
-            raise BuildFailed(f"für Dienste der Art „{kind}“ gibt es kein Offline-Image")
-        if image not in out:
-            out.append(image)
-    return out
+def needed_images(facts: Facts) -> list[str]:
+    """Offline images the compose stage's default services need (each once, in order)."""
+    return list(dict.fromkeys(offline_services(facts).values()))
 
 
 def prune_stale(keep: dict[str, str]) -> int:

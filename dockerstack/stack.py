@@ -1,6 +1,6 @@
 """One labelled run of the generated compose stack.
 
-    run = ComposeRun(matrix, offline=True, progress=print)
+    run = ComposeRun(facts, offline=True, progress=print)
     run.sweep()                 # leftovers of earlier runs (dead owners only)
     run.up()                    # compose up -d, then wait until healthy
     run.containers()            # service -> Container (ports, hostname, ...)
@@ -29,13 +29,16 @@ from typing import Callable
 
 import yaml
 
-from macros.compose import COMPOSE_FILE, compose_stage
-from macros.matrix import ROOT
-from macros.model import Matrix
+from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
+from umgebungsmatrix.artifacts.offline_override import PATH as OFFLINE_FILE
+from umgebungsmatrix.artifacts.offline_override import image_env
+from umgebungsmatrix.errors import InputError
+from umgebungsmatrix.facts import Facts
 
 from . import engine
 from .engine import DockerFailed
-from .override import LABEL_PID, LABEL_RUN, OFFLINE_FILE, image_env, run_env_file, run_override
+from .run_override import LABEL_PID, LABEL_RUN, run_env_file, run_override
 from .progress import run_logged
 
 UP_TIMEOUT = 300.0       # cold container creation with vfs is slow
@@ -45,7 +48,7 @@ WORKDIR_PREFIX = "umx-docker-"
 SERVICE_LABEL = "com.docker.compose.service"
 
 
-class StackFailed(Exception):
+class StackFailed(InputError):
     """The compose stack did not come up; German message with details."""
 
 
@@ -74,10 +77,10 @@ def _alive(pid: int) -> bool:
 
 
 class ComposeRun:
-    def __init__(self, matrix: Matrix, *, offline: bool, images: dict[str, str] | None = None,
+    def __init__(self, facts: Facts, *, offline: bool, images: dict[str, str] | None = None,
                  progress: Callable[[str], None] = print, schema: Path | None = None,
                  schema_env: str = "", schema_services: tuple[str, ...] = ()):
-        self.matrix = matrix
+        self.facts = facts
         self.offline = offline
         self.images = images or {}
         self.progress = progress
@@ -85,20 +88,28 @@ class ComposeRun:
         self.run_id = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.project = f"umx-{self.run_id}"
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{self.run_id}-"))
-        self.compose_file = ROOT / COMPOSE_FILE
-        doc = yaml.safe_load(self.compose_file.read_text(encoding="utf-8"))
-        self.env_text, self.password = run_env_file(matrix)
+        # the in-memory render of the facts, never a stale file on disk
+        rendered = render_all(facts)
+        self.compose_file = self._write(COMPOSE_FILE, rendered[COMPOSE_FILE])
+        self.offline_file = self._write(OFFLINE_FILE, rendered[OFFLINE_FILE])
+        doc = yaml.safe_load(rendered[COMPOSE_FILE])
+        self.env_text, self.password = run_env_file(facts)
         self._write_project(doc, schema, schema_env, list(schema_services))
         self.started = False
         self.closed = False
 
     # -- files of the run ------------------------------------------------------
-    def _write_project(self, doc, schema, schema_env, schema_services) -> None:
+    def _write(self, rel: str, text: str) -> Path:
+        path = self.workdir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def _write_project(self, doc, schema, schema_env, schema_services) -> None:  # noqa: ANN001
         """Project directory mirrors the repo layout, so `../.env` resolves to the run's env file."""
-        stage = compose_stage(self.matrix)
         self.project_dir = self.workdir / posixpath.dirname(COMPOSE_FILE)
-        self.project_dir.mkdir(parents=True)
-        env_path = self.workdir / posixpath.normpath(stage.secrets.datei)  # type: ignore[union-attr]
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        env_path = self.workdir / self.facts.compose_stage.env_file
         env_path.parent.mkdir(parents=True, exist_ok=True)
         env_path.write_text(self.env_text, encoding="utf-8")
         env_path.chmod(0o600)
@@ -109,7 +120,7 @@ class ComposeRun:
     def files(self) -> list[Path]:
         out = [self.compose_file]
         if self.offline:
-            out.append(ROOT / OFFLINE_FILE)
+            out.append(self.offline_file)
         return out + [self.run_file]
 
     def argv(self, *args: str) -> list[str]:

@@ -1,7 +1,7 @@
-"""Umgebungsmatrix: loading, validation and rendering of matrix/umgebungen.yaml.
+"""The site layer: the mkdocs-macros module (define_env) and the mkdocs hooks.
 
-Also the mkdocs-macros module: mkdocs-macros calls define_env() on every
-(re)build; the work happens in macros/site.py.
+mkdocs-macros imports this package and calls define_env() on every (re)build;
+the work happens in macros/site.py over the facts of `umgebungsmatrix`.
 """
 
 

@@ -1,9 +1,9 @@
 """Fresh code for `mkdocs serve`: reload the project's modules when they changed.
 
 mkdocs-macros imports the module once per process; `mkdocs serve` rebuilds in
-the same process, so an edit to macros/*.py or checks/*.py would otherwise
+the same process, so an edit to macros/, checks/ or umgebungsmatrix/ would otherwise
 only take effect after a restart. The matrix itself is reloaded by
-load_matrix() (cached by modification time).
+umgebungsmatrix.facts.load() (cached by modification time).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 _ROOT = Path(__file__).resolve().parent.parent
-_PACKAGES = ("macros", "checks")
+_PACKAGES = ("macros", "checks", "umgebungsmatrix")
 _KEEP = {"macros", __name__}
 _stamp: float | None = None
 

@@ -1,75 +1,148 @@
-"""mkdocs-macros entry point: the matrix and its helpers inside the pages."""
+"""mkdocs-macros entry point: the facts and their helpers inside the hand-written pages.
+
+Pages see `matrix`, `plattform`, `stages` (the matrix as written) and `umx`
+(the resolved facts); macros render tables, cells and values from the facts.
+Generated files are read from the in-memory render, never from disk.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mkdocs.exceptions import PluginError
 
-from .matrix import MatrixError, load_matrix
-from .render import stage_tabs_markdown, Context, ServiceView, cell, kurz, prozent, services, table_markdown, variable_value
+from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts import deploy_scripts
+from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, fence
+from umgebungsmatrix.errors import UmxError
+from umgebungsmatrix.facts import (
+    TABLE_PAGE, CloudStage, Facts, TemplateProblem, cell, kurz, load, prozent, relative_link, secret_id,
+    stage_resources, template_service,
+)
+from umgebungsmatrix.facts.templates import Context, TemplateService
+
+from . import differences
+
+LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".py": "python", ".json": "json"}
 
 
-def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def table_rows(facts: Facts, page: str = TABLE_PAGE) -> list[list[str]]:
+    return [[cell(facts, stage, c.id, page) for c in facts.columns] for stage in facts.stages]
+
+
+def table_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
+    head = [c.titel for c in facts.columns]
+    out = [_md_row(head), _md_row(["---"] * len(head))]
+    out += [_md_row(row) for row in table_rows(facts, page)]
+    return "\n".join(out)
+
+
+def stage_tabs_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
+    """The same cells, one content tab per stage, columns as rows (easier to read)."""
+    out = []
+    for stage, row in zip(facts.stages, table_rows(facts, page)):
+        out.append(f'=== "{stage.name}"\n')
+        out.append("    " + _md_row(["Spalte", "Festlegung"]))
+        out.append("    " + _md_row(["---", "---"]))
+        for column, text in zip(facts.columns, row):
+            if not column.stagename:
+                out.append("    " + _md_row([f"**{column.titel}**", text]))
+        out.append("")
+    return "\n".join(out)
+
+
+def define_env(env: Any) -> None:
     try:
-        matrix = load_matrix()
-    except MatrixError as exc:
+        facts = load()
+    except UmxError as exc:
         raise PluginError(f"Die Umgebungsmatrix ist ungültig:\n{exc}") from None
+    rendered = render_all(facts)
 
     def page_path() -> str:
         page = env.page
         return page.file.src_uri if page is not None else ""
 
-    env.variables["matrix"] = matrix
-    env.variables["plattform"] = matrix.plattform
-    env.variables["stages"] = {s.id: s for s in matrix.stages}
+    env.variables["matrix"] = facts.matrix
+    env.variables["plattform"] = facts.platform
+    env.variables["stages"] = {s.id: s.model for s in facts.stages}
+    env.variables["umx"] = facts
 
     @env.macro
     def umgebungsmatrix_tabelle() -> str:
         """The German comparison table, rendered from the matrix."""
-        return table_markdown(matrix, page_path())
+        return table_markdown(facts, page_path())
 
     @env.macro
     def umgebungsmatrix_je_stage() -> str:
         """The table's cells as content tabs, one per stage."""
-        return stage_tabs_markdown(matrix, page_path())
+        return stage_tabs_markdown(facts, page_path())
 
     @env.macro
     def link(seite: str, text: str) -> str:
         """Markdown link to a page registered under `seiten`."""
-        return Context(matrix, None, page_path()).link(seite, text)
+        try:
+            return Context(facts.matrix, None, (), page_path()).link(seite, text)
+        except TemplateProblem as exc:
+            raise PluginError(str(exc)) from None
 
     @env.macro
     def queue(rolle: str) -> str:
-        return matrix.queue_name(rolle)
+        return facts.queue_name(rolle)
 
     @env.macro
-    def dienste(stage_id: str, jobs: bool = False) -> list[ServiceView]:
-        """Services (or jobs) of a stage with effective min/max, queue names, port ..."""
-        return services(matrix, matrix.stage(stage_id), jobs)
+    def dienste(stage_id: str, jobs: bool = False) -> list[TemplateService]:
+        """Services (or jobs) of a stage with effective min/max, queue names, port … (the matrix's names)."""
+        return [template_service(s) for s in stage_resources(facts.stage(stage_id)) if s.is_job == jobs]
 
     @env.macro
     def zelle(stage_id: str, spalte: str) -> str:
         """One rendered cell of the comparison table, links relative to the current page."""
-        return cell(matrix, matrix.stage(stage_id), spalte, page_path())
-
-    @env.macro
-    def secret_id(variable: str) -> str:
-        """Secret Manager id of a secret variable (convention of the Cloud Run generator)."""
-        from .cloudrun.common import secret_id as convention  # lazy: only pages that need it
-
-        return convention(variable)
+        return cell(facts, facts.stage(stage_id), spalte, page_path())
 
     @env.macro
     def variable_wert(stage_id: str, name: str) -> str:
         """Rendered value of a non-secret variable in a stage."""
-        return variable_value(matrix, matrix.stage(stage_id), name)
+        stage = facts.stage(stage_id)
+        if name not in stage.values:
+            raise PluginError(f"„{name}“ ist geheim oder wird in Stage {stage_id} von keinem Dienst gelesen")
+        return stage.values[name]
+
+    @env.macro
+    def ci_variablen(stage_id: str) -> list[str]:
+        """CI variables the deploy script of a cloud stage needs."""
+        stage = facts.stage(stage_id)
+        return deploy_scripts.ci_variables(stage) if isinstance(stage, CloudStage) else []
+
+    @env.macro
+    def datei_block(pfad: str, titel: str | None = None) -> str:
+        """A generated file (from the in-memory render) as a code block with copy button."""
+        if pfad not in rendered:
+            raise PluginError(f"„{pfad}“ ist keine erzeugte Datei (bekannt: {', '.join(sorted(rendered))})")
+        suffix = "." + pfad.rsplit(".", 1)[-1] if "." in pfad else ""
+        return fence(rendered[pfad], LANGUAGES.get(suffix, "text"), titel if titel is not None else pfad)
+
+    @env.macro
+    def download(pfad: str, text: str | None = None) -> str:
+        """Link to a generated file, published under downloads/ by the hook."""
+        if pfad not in rendered:
+            raise PluginError(f"„{pfad}“ ist keine erzeugte Datei")
+        name = pfad.rsplit("/", 1)[-1]
+        target = relative_link(f"{DOWNLOADS}/{pfad}", page_path())
+        return f'[{text or name}]({target}){{ download="{name}" }}'
+
+    @env.macro
+    def stage_unterschiede(gemeinsam: bool = True) -> str:
+        """Facts that differ between the stages, rendered from the matrix."""
+        return differences.markdown(facts, gemeinsam)
 
     env.macro(prozent)
     env.macro(kurz)
+    env.macro(secret_id)
 
-    from .cloudrun.site_macros import register as register_cloudrun  # stage pages: files, deploy, checklists
+    from .rag_schema import register as register_rag_schema  # docs/rag/schema.md
 
-    register_cloudrun(env, matrix, page_path)
-
-    from checks.schema_sql.site import register as register_rag_schema  # docs/rag/schema.md
-
-    register_rag_schema(env, matrix, page_path)
+    register_rag_schema(env, facts.matrix, page_path)

@@ -13,8 +13,8 @@ of `make check` (see register.py).
 
 from __future__ import annotations
 
-from checks.registry import Finding
-from macros.model import Rag
+from checks.findings import Finding
+from umgebungsmatrix.matrix.model import Rag
 
 from .parse import SchemaSyntaxError, load_schema, parse_schema, pg_type
 from .paths import display_path, schema_file

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from macros.matrix import DOCS_DIR, ROOT, load_matrix
-from macros.model import Matrix
+from umgebungsmatrix.matrix.model import Matrix
+from umgebungsmatrix.paths import DOCS_DIR, ROOT
+from umgebungsmatrix.paths import display_path as _display
 
 SCHEMA_PAGE_KEY = "schema"
 
 
-def schema_file(matrix: Matrix | None = None) -> Path:
+def schema_file(matrix: Matrix) -> Path:
     """docs/<seiten.schema>, i.e. docs/rag/schema.sql."""
-    matrix = matrix or load_matrix()
     return DOCS_DIR / matrix.seiten[SCHEMA_PAGE_KEY]
 
 
 def display_path(file: Path) -> str:
     """Repo-relative for files in the repository, else the path as given."""
-    try:
-        return Path(file).resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(file)
+    return _display(file, ROOT)

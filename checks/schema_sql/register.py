@@ -11,10 +11,12 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from checks.registry import Artifacts, Finding, check
-from macros.cli import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, register
-from macros.matrix import load_matrix
-from macros.model import Matrix
+from collections.abc import Callable, Mapping
+
+from checks.findings import Finding
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from umgebungsmatrix.facts import Facts
+from umgebungsmatrix.matrix.model import Matrix
 
 from .parse import SchemaSyntaxError, parse_schema
 from .paths import display_path, schema_file
@@ -40,9 +42,11 @@ def _current(matrix: Matrix) -> tuple[str, SchemaSql | SchemaSyntaxError | OSErr
     return shown, _parsed(text, shown)
 
 
-@check("RAG-Schema: SQL lesbar")
-def readable(matrix: Matrix, _artifacts: Artifacts) -> list[Finding]:
-    shown, parsed = _current(matrix)
+Artifacts = Mapping[str, str]
+
+
+def readable(facts: Facts, _artifacts: Artifacts) -> list[Finding]:
+    shown, parsed = _current(facts.matrix)
     if isinstance(parsed, SchemaSyntaxError):
         return [Finding(SYNTAX_RULE, f"Syntaxfehler: {parsed.message}",
                         f"{parsed.path}:{parsed.line}:{parsed.column}", DOC_PAGE)]
@@ -51,30 +55,30 @@ def readable(matrix: Matrix, _artifacts: Artifacts) -> list[Finding]:
     return []
 
 
-def _rule_check(rule: Rule) -> None:
-    def run(matrix: Matrix, _artifacts: Artifacts) -> list[Finding]:
-        _shown, parsed = _current(matrix)
+def _rule_check(rule: Rule) -> Callable[[Facts, Artifacts], list[Finding]]:
+    def run(facts: Facts, _artifacts: Artifacts) -> list[Finding]:
+        _shown, parsed = _current(facts.matrix)
         if not isinstance(parsed, SchemaSql):
             return []  # reported once by readable()
-        return rule.run(parsed, matrix.plattform.rag)
+        return rule.run(parsed, facts.matrix.plattform.rag)
 
-    check(f"RAG-Schema: {rule.title} [{rule.name}]")(run)
+    return run
 
 
-for _rule in RULES:
-    _rule_check(_rule)
+CHECKS = (("RAG-Schema: SQL lesbar", readable),
+          *((f"RAG-Schema: {rule.title} [{rule.name}]", _rule_check(rule)) for rule in RULES))
 
 
 # --- CLI -------------------------------------------------------------------
 
-def _args(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("datei", nargs="?", type=Path, default=None,
                         help="SQL-Datei (Standard: die Schema-Datei der Matrix, docs/rag/schema.sql)")
 
 
-def schema_check(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, facts: Facts) -> int:
     """Exit 0 clean, 1 on findings, 2 if the file is unreadable or not SQL."""
-    matrix = load_matrix()
+    matrix = facts.matrix
     file = args.datei if args.datei is not None else schema_file(matrix)
     shown = display_path(file)
     try:
@@ -98,10 +102,6 @@ def schema_check(args: argparse.Namespace) -> int:
             print(f"    {finding.format()}")
     if total:
         print(f"{total} Verstoß/Verstöße in {shown}.")
-        return EXIT_DRIFT
+        return EXIT_FINDINGS
     print(f"✓ {shown} erfüllt alle {len(RULES)} Regeln.")
     return EXIT_OK
-
-
-register("schema-check", "RAG-Schema (SQL) mit sqlglot lesen und gegen die Matrix prüfen "
-         "(Exit 1 bei Verstößen, 2 bei Syntaxfehler)", _args, schema_check)

@@ -11,8 +11,8 @@ from typing import Callable, Iterable, Iterator
 
 from sqlglot import exp
 
-from checks.registry import Finding
-from macros.model import Rag
+from checks.findings import Finding
+from umgebungsmatrix.matrix.model import Rag
 
 from .structure import (
     VECTOR_METHODS, Column, Extension, Index, Policy, PolicyDrop, QualifiedName, RlsChange,

@@ -12,7 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from macros.matrix import ROOT
+from umgebungsmatrix.paths import ROOT
 
 APP_DIR = ROOT / "compose" / "app"
 SCHEMA_FILE_ENV = "PLATTFORM_SCHEMA_SQL"  # same name as plattform.settings.SCHEMA_FILE_ENV (test pins it)

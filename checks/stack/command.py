@@ -1,4 +1,4 @@
-"""`python -m macros check-stack`: start the Dev stack and prove the docs' claims.
+"""`umgebungsmatrix check-stack`: start the Dev stack and prove the docs' claims.
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 the stack could not be
 started/reached or the request was refused, 128+N after signal N.
@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from macros.cli import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, register
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from umgebungsmatrix.facts import Facts
 
 from .provider import PROVIDERS
 
@@ -28,7 +29,7 @@ class Interrupted(BaseException):
         super().__init__(signum)
 
 
-def _add_args(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider", choices=PROVIDERS, default=os.environ.get("STACK") or "embedded",
                         help="embedded (Standard: Postgres/Redis/Web/Worker ohne Docker), docker "
                              "(Compose-Stack) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
@@ -61,37 +62,34 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    from macros.matrix import load_matrix
-
+def run(args: argparse.Namespace, facts: Facts) -> int:
     from .live import run_all
-    from .plan import PlanProblem, build_plan
+    from .plan import build_plan
     from .provider import StackError, provider_for
     from .result import failed, json_report, text_report
 
     started = time.perf_counter()
-    matrix = load_matrix()
     if args.schema is not None and not args.schema.is_file():
         print(f"✗ --schema {args.schema}: Datei nicht gefunden", file=sys.stderr)
         return EXIT_INPUT
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     provider = None
     try:
-        plan = build_plan(matrix, schema=args.schema.resolve() if args.schema else None)
+        plan = build_plan(facts, schema=args.schema.resolve() if args.schema else None)
         provider = provider_for(args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema,
                                 offline=args.offline)
         _progress(f"Starte Stack „{args.provider}“ für Stage {plan.stage.name} …")
         with provider as endpoints:
             checks_started = time.perf_counter()
             _progress("Prüfe …")
-            results = run_all(matrix, plan, endpoints, only=args.nur)
+            results = run_all(facts.matrix, plan, endpoints, only=args.nur)
             provider.timings["checks"] = time.perf_counter() - checks_started
             _progress("Baue den Stack ab …")
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         _progress(f"Abgebrochen ({name}): Stack abgebaut, nichts bleibt zurück.")
         return 128 + exc.signum
-    except (StackError, PlanProblem) as exc:
+    except StackError as exc:
         _progress(f"✗ {exc}")
         return EXIT_INPUT
     finally:
@@ -103,8 +101,4 @@ def run(args: argparse.Namespace) -> int:
         print(json_report(results, {"provider": args.provider, "stage": plan.stage.id}, timings))
     else:
         print(text_report(results, header, timings))
-    return EXIT_DRIFT if failed(results) else EXIT_OK
-
-
-register("check-stack", "Dev-Stack starten und die Aussagen der Doku live prüfen (Postgres, pgvector, Queues)",
-         _add_args, run)
+    return EXIT_FINDINGS if failed(results) else EXIT_OK

@@ -23,8 +23,6 @@ from dockerstack import engine, images
 from dockerstack.engine import DockerFailed, DockerUnavailable
 from dockerstack.images import BuildFailed
 from dockerstack.stack import ComposeRun, Container, StackFailed, sweep
-from macros.compose import compose_stage, planned_services
-from macros.matrix import load_matrix
 
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV
@@ -67,21 +65,19 @@ class DockerProvider(Provider):
             self.progress(f"✓ Docker-Stack abgebaut ({self.timings['teardown']:.1f} s)")
 
     def _start(self) -> StackEndpoints:
-        matrix = load_matrix()
+        facts = self.plan.facts
         self.progress(f"Docker-Engine {engine.engine_ok()}, Compose {engine.compose_cli()}")
         sweep(progress=self.progress)
         offline = self._offline_mode()
         tags: dict[str, str] = {}
         if offline:
             started = time.perf_counter()
-            kinds = [p.art for p in planned_services(matrix, compose_stage(matrix)) if p.profile is None]
-            tags = images.ensure_all(matrix, images.needed_images(kinds))
+            tags = images.ensure_all(facts)
             images.prune_stale(tags)
             self.timings["images"] = time.perf_counter() - started
-        stage = compose_stage(matrix)
-        schema_services = tuple(p.name for p in planned_services(matrix, stage)
-                                if p.art in ("web", "migration") and p.profile is None)
-        self.run = ComposeRun(matrix, offline=offline, images=tags, progress=self.progress,
+        schema_services = tuple(s.name for s in facts.compose_stage.services
+                                if s.profile is None and (s.entry or s.role == "job"))
+        self.run = ComposeRun(facts, offline=offline, images=tags, progress=self.progress,
                               schema=self.schema.resolve() if self.schema else None,
                               schema_env=SCHEMA_FILE_ENV, schema_services=schema_services)
         started = time.perf_counter()

@@ -22,7 +22,7 @@ import time
 import warnings
 from pathlib import Path
 
-from macros.matrix import ROOT
+from umgebungsmatrix.paths import ROOT
 
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV, CommandProblem, app_env, argv_for

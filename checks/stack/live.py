@@ -16,7 +16,7 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
-from macros.model import Matrix
+from umgebungsmatrix.matrix.model import Matrix
 
 from . import catalog, clients
 from .appcmd import PROBE_TASK
@@ -62,7 +62,7 @@ def empty_start(ctx: Ctx, res: CheckResult) -> None:
     if not ctx.ep.fresh:
         res.skip("der Stack wurde nicht von dieser Prüfung frisch gestartet")
         return
-    if not ctx.plan.stage.leerer_start:
+    if not ctx.plan.stage.empty_start:
         res.skip(f"Stage {ctx.plan.stage.id} startet laut Matrix nicht leer")
         return
     with ctx.connect() as conn:
@@ -132,7 +132,7 @@ def migration(ctx: Ctx, res: CheckResult) -> None:
         res.skip("nur lokal: außerhalb von Dev lokal wird nie migriert")
         return
     declared = schema_file(ctx.matrix)
-    env_name = ctx.matrix.dienstarten["web"].migrations_env
+    env_name = ctx.plan.migrations_env
     if not ctx.plan.auto_migrate:
         with ctx.connect() as conn:
             exists = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (ctx.rag.db_schema,)).fetchone()[0]

@@ -12,19 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from macros.matrix import ROOT
-from macros.model import Matrix, Stage
-from macros.render import ServiceView, services, variable_value
-
-from .app_facts import schema_file
-
-# Kinds a stack check starts as processes; Postgres and Redis come from the
-# provider itself, LiteLLM/Langfuse/Beat are not part of these claims.
-APP_KINDS = ("migration", "web", "worker")
-
-
-class PlanProblem(Exception):
-    """The matrix cannot be turned into a runnable stack; German message."""
+from umgebungsmatrix.artifacts.app_facts import schema_file
+from umgebungsmatrix.facts import ComposeStage, Facts, Service
+from umgebungsmatrix.paths import ROOT
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,7 @@ class WorkerPlan:
 
 @dataclass(frozen=True)
 class StackPlan:
-    stage: Stage
+    stage: ComposeStage
     database: str
     user: str
     database_url_env: str
@@ -68,95 +58,62 @@ class StackPlan:
     all_queues: tuple[str, ...]
     auto_migrate: bool              # the matrix says the local stage migrates on start
     migrations_env: str | None      # env name that switches the migration on start
+    facts: Facts                    # everything else a provider needs (the docker provider renders from it)
     notes: tuple[str, ...] = field(default=())
 
 
-def local_stage(matrix: Matrix) -> Stage:
-    local = [s for s in matrix.stages if s.laufzeit == "compose"]
-    if len(local) != 1:
-        raise PlanProblem(f"genau eine Stage mit laufzeit compose erwartet, gefunden {len(local)}")
-    return local[0]
+def service_plan(service: Service) -> ServicePlan:
+    """A service's command, non-secret env and secret names, as the facts resolved them."""
+    env = {e.name: e.value or "" for e in service.env if not e.secret}
+    return ServicePlan(service.name, service.kind, service.command, env, service.secret_names,
+                       service.queues, service.port, service.health_path)
 
 
-def render_command(matrix: Matrix, view: ServiceView) -> tuple[str, ...]:
-    """dienstarten.<art>.befehl with its placeholders filled (like the compose file)."""
-    if not view.befehl:
-        raise PlanProblem(f"Dienst „{view.name}“ ({view.art}) hat keinen befehl in dienstarten")
-    kind = matrix.dienstarten[view.art]  # type: ignore[index]
-    values = {"queues": ",".join(view.queues), "parallelitaet": getattr(kind, "parallelitaet", None) or 1}
-    try:
-        return tuple(part.format(**values) for part in view.befehl)
-    except (KeyError, IndexError) as exc:
-        raise PlanProblem(f"Platzhalter {exc} im befehl von „{view.art}“ ist unbekannt") from None
+def _worker(service: Service, stage_id: str, all_queues: tuple[str, ...], redis_db: int, node: str) -> WorkerPlan:
+    plan = service_plan(service)
+    return WorkerPlan(node, stage_id, service.name, service.queues,
+                      tuple(q for q in all_queues if q not in service.queues), redis_db, plan.command, plan.env)
 
 
-def service_env(matrix: Matrix, stage: Stage, art: str) -> tuple[dict[str, str], tuple[str, ...]]:
-    env: dict[str, str] = {}
-    secrets: list[str] = []
-    for name, variable in matrix.variablen.items():
-        if art not in variable.dienste:
-            continue
-        if variable.geheim:
-            secrets.append(name)
-        else:
-            env[name] = variable_value(matrix, stage, name)
-    return env, tuple(secrets)
-
-
-def service_plan(matrix: Matrix, stage: Stage, view: ServiceView) -> ServicePlan:
-    env, secrets = service_env(matrix, stage, view.art)
-    return ServicePlan(view.name, view.art, render_command(matrix, view), env, secrets,
-                       view.queues, view.port, view.health_pfad)
-
-
-def _separation_workers(matrix: Matrix, all_queues: tuple[str, ...], first_db: int) -> list[WorkerPlan]:
+def _separation_workers(facts: Facts, all_queues: tuple[str, ...], first_db: int) -> list[WorkerPlan]:
     """One worker per distinct queue split of the cloud stages (e.g. ingestion only)."""
     out: list[WorkerPlan] = []
     seen: set[tuple[str, ...]] = set()
-    for stage in matrix.stages:
-        if stage.laufzeit == "compose":
-            continue
-        for view in services(matrix, stage):
-            if view.art != "worker" or set(view.queues) == set(all_queues) or view.queues in seen:
+    for stage in facts.cloud_stages:
+        for service in stage.services:
+            if service.role != "worker" or set(service.queues) == set(all_queues) or service.queues in seen:
                 continue
-            seen.add(view.queues)
-            env, _secrets = service_env(matrix, stage, view.art)
-            foreign = tuple(q for q in all_queues if q not in view.queues)
-            out.append(WorkerPlan(f"trennung-{'-'.join(view.queues)}", stage.id, view.name, view.queues,
-                                  foreign, first_db + len(out), render_command(matrix, view), env))
+            seen.add(service.queues)
+            out.append(_worker(service, stage.id, all_queues, first_db + len(out),
+                               f"trennung-{'-'.join(service.queues)}"))
     return out
 
 
-def build_plan(matrix: Matrix, schema: Path | None = None) -> StackPlan:
-    stage = local_stage(matrix)
-    views = [v for v in services(matrix, stage) if v.art in APP_KINDS and not v.optional]
-    all_queues = tuple(q.name for q in matrix.plattform.queues.values())
-    by_art = {art: [v for v in views if v.art == art] for art in APP_KINDS}
-    for art in ("web", "migration"):
-        if len(by_art[art]) > 1:
-            raise PlanProblem(f"Stage {stage.id}: mehr als ein Dienst der Art {art}")
-    stage_workers = []
-    for view in by_art["worker"]:
-        env, _secrets = service_env(matrix, stage, "worker")
-        stage_workers.append(WorkerPlan(view.name, stage.id, view.name, view.queues,
-                                        tuple(q for q in all_queues if q not in view.queues), 0,
-                                        render_command(matrix, view), env))
-    web = service_plan(matrix, stage, by_art["web"][0]) if by_art["web"] else None
-    migration = service_plan(matrix, stage, by_art["migration"][0]) if by_art["migration"] else None
-    migrations_env = matrix.dienstarten["web"].migrations_env
-    auto = any(plan is not None and plan.env.get(migrations_env or "") == "true" for plan in (web, migration))
+def build_plan(facts: Facts, schema: Path | None = None) -> StackPlan:
+    """What a stack check starts for the compose stage: web, workers, an optional migration job."""
+    stage: ComposeStage = facts.compose_stage
+    app = [s for s in stage.services if s.profile is None and not s.optional and s.artifact is not None]
+    web = next((service_plan(s) for s in app if s.entry), None)
+    migration = next((service_plan(s) for s in app if s.role == "job"), None)
+    all_queues = facts.queue_names
+    workers = [_worker(s, stage.id, all_queues, 0, s.name) for s in app if s.role == "worker"]
+    _art, entry = facts.entry_kind
+    migrations_env = entry.migrations_env
+    auto = any(p is not None and p.env.get(migrations_env or "") == "true" for p in (web, migration))
+    platform = facts.platform
     return StackPlan(
         stage=stage,
-        database=matrix.plattform.postgres.datenbank,
-        user=matrix.plattform.postgres.benutzer,
-        database_url_env=matrix.plattform.postgres.url_env,
-        redis_url_env=matrix.plattform.redis.url_env,
-        schema_file=schema or ROOT / schema_file(matrix),
-        db_schema=matrix.plattform.rag.db_schema,
+        database=platform.postgres.datenbank,
+        user=platform.postgres.benutzer,
+        database_url_env=platform.postgres.url_env,
+        redis_url_env=platform.redis.url_env,
+        schema_file=schema or ROOT / schema_file(facts),
+        db_schema=platform.rag.db_schema,
         migration=migration,
         web=web,
-        workers=tuple(stage_workers + _separation_workers(matrix, all_queues, first_db=1)),
+        workers=tuple(workers + _separation_workers(facts, all_queues, first_db=1)),
         all_queues=all_queues,
         auto_migrate=auto,
         migrations_env=migrations_env,
+        facts=facts,
     )

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from umgebungsmatrix.errors import InputError
+
 from .plan import StackPlan
 
 Progress = Callable[[str], None]
 
 
-class StackError(Exception):
+class StackError(InputError):
     """The stack could not be started or reached; German message, exit 2 at the CLI."""
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Erzeugt aus matrix/umgebungen.yaml – nicht von Hand bearbeiten.
+# ERZEUGT aus matrix/umgebungen.yaml – nicht von Hand bearbeiten.
 # Ändern: Matrix anpassen, dann `make generate`.
 #
 # Deploy der Stage Prod GCP (läuft in der CI).

@@ -1,0 +1,96 @@
+"""mkdocs hooks: the site publishes the in-memory render, never a stale file.
+
+- on_config: every stage's generated page goes into the nav (section with
+  stages/index.md), so mkdocs.yml names no stage by hand.
+- on_files: generated pages (docs/stages/<id>.md) are served from the render;
+  orphaned ones (a removed stage) leave the build; every other generated file
+  is published from memory under downloads/<path> for the download links.
+- on_post_build: says when the committed generated files differ from the
+  render (`make generate` writes them).
+
+MkDocs loads hooks by file path, so this module imports only absolute names.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from umgebungsmatrix.artifacts import GENERATED_MARK, render_all
+from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, PAGES_DIR, page_path
+from umgebungsmatrix.errors import UmxError
+from umgebungsmatrix.facts import Facts, load
+
+log = logging.getLogger("mkdocs.plugins.umgebungsmatrix")
+DOCS_PREFIX = "docs/"
+
+
+def _facts() -> Facts | None:
+    try:
+        return load()
+    except UmxError:
+        return None  # the macros module reports the broken matrix with file:line
+
+
+def _insert(nav: list[Any], entries: list[dict[str, str]]) -> bool:
+    """Put `entries` right after stages/index.md, wherever that stands in the nav."""
+    index = f"{PAGES_DIR}/index.md"
+    for i, item in enumerate(nav):
+        value = item if isinstance(item, str) else next(iter(item.values())) if isinstance(item, dict) else None
+        if value == index:
+            nav[i + 1:i + 1] = entries
+            return True
+        if isinstance(value, list) and _insert(value, entries):
+            return True
+    return False
+
+
+def on_config(config: Any) -> Any:
+    facts = _facts()
+    if facts is None or not config.nav:
+        return config
+    entries = [{stage.name: page_path(stage)} for stage in facts.stages]
+    if not _insert(config.nav, entries):
+        config.nav.append({"Stages": entries})
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    facts = _facts()
+    if facts is None:
+        return files
+    rendered = render_all(facts)
+    pages = {path[len(DOCS_PREFIX):]: text for path, text in rendered.items() if path.startswith(DOCS_PREFIX)}
+    for file in list(files):
+        if file.src_uri.startswith(f"{PAGES_DIR}/") and file.src_uri not in pages and file.abs_src_path:
+            try:
+                head = open(file.abs_src_path, encoding="utf-8").read(2000)
+            except OSError:
+                continue
+            if GENERATED_MARK in head:  # orphan of a removed stage
+                files.remove(file)
+    for uri, text in pages.items():
+        existing = files.get_file_from_path(uri)
+        if existing is not None:
+            files.remove(existing)
+        files.append(File.generated(config, uri, content=text))
+    for path, text in rendered.items():
+        if not path.startswith(DOCS_PREFIX):
+            files.append(File.generated(config, f"{DOWNLOADS}/{path}", content=text,
+                                        inclusion=InclusionLevel.NOT_IN_NAV))
+    return files
+
+
+def on_post_build(config: Any) -> None:
+    facts = _facts()
+    if facts is None:
+        return
+    from checks.drift import drift
+
+    changes = drift(render_all(facts))
+    if changes:
+        shown = ", ".join(c.path for c in changes[:5]) + (" …" if len(changes) > 5 else "")
+        log.info(f"Die Website zeigt die Matrix; {len(changes)} committete erzeugte Datei(en) weichen davon ab "
+                 f"({shown}). Schreiben mit: make generate")

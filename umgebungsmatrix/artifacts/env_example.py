@@ -1,0 +1,70 @@
+""".env.example: the template of the compose stage's env file (`cp .env.example .env`).
+
+Secrets stay empty on purpose (a forgotten value stops the start with a clear
+message instead of running with a placeholder password); the matrix's
+`beispiel` hint shows the form. Non-secret values follow for programs that
+run without Compose.
+"""
+
+from __future__ import annotations
+
+from ..facts import Facts
+from .common import header
+from .compose_file import PATH as COMPOSE_PATH
+
+TITLE = ".env.example (Dev lokal)"
+SECRET_MARK = "GEHEIM – Wert eintragen"
+
+
+def path(facts: Facts) -> str:
+    """.env.example next to the compose stage's env file (repo-relative)."""
+    return f"{facts.compose_stage.env_file}.example"
+
+
+OUTPUTS = ("*.example",)
+
+
+def readers(facts: Facts) -> dict[str, list[str]]:
+    """Variable -> names of the compose services that read it (matrix order, profile services included)."""
+    out: dict[str, list[str]] = {}
+    for name in facts.matrix.variablen:
+        names = [s.name for s in facts.compose_stage.services if s.reads(name)]
+        if names:
+            out[name] = names
+    return out
+
+
+def render(facts: Facts) -> dict[str, str]:
+    stage = facts.compose_stage
+    env = stage.env_file
+    secret_lines: list[str] = []
+    plain_lines: list[str] = []
+    for name, names in readers(facts).items():
+        variable = facts.matrix.variablen[name]
+        block = [f"# {variable.beschreibung}"]
+        if variable.geheim:
+            block.append(f"# {SECRET_MARK}; Dienste: {', '.join(names)}")
+            if name in stage.examples:
+                block.append(f"# Form: {stage.examples[name]}")
+            secret_lines += [*block, f"{name}=", ""]
+        else:
+            block.append(f"# Dienste: {', '.join(names)}")
+            plain_lines += [*block, f"{name}={stage.values[name]}", ""]
+    head = [
+        header("#").rstrip("\n"),
+        "#",
+        f"# Vorlage für {env} ({stage.name}): `cp {path(facts)} {env}`, dann hinter",
+        f"# jedes „{SECRET_MARK}“ den echten Wert schreiben. Geheime Werte bleiben hier",
+        "# absichtlich leer: ein vergessener Wert bricht den Start mit klarer Meldung ab,",
+        f"# statt mit einem Platzhalter als Passwort zu laufen. {env} nie einchecken.",
+        "",
+        "# ---- Geheim: nur in der env-Datei, nie in der Compose-Datei ----",
+        "",
+    ]
+    tail = [
+        "# ---- Nicht geheim: Werte aus der Matrix ----",
+        f"# {COMPOSE_PATH} setzt dieselben Werte direkt (sie haben dort Vorrang);",
+        "# hier stehen sie für Programme, die ohne Compose auf dem Rechner laufen.",
+        "",
+    ]
+    return {path(facts): "\n".join(head + secret_lines + tail + plain_lines).rstrip("\n") + "\n"}
