@@ -17,20 +17,28 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, SEED_MATRIX, run_cli
 
-import checks.cloudrun as cr
-import checks.cloudrun_guardrails as gr
+import checks.cloudrun.consistency as cr
+import checks.cloudrun.guardrails as gr
 import checks.secret_scan as scan
-from checks.registry import render_all
-from macros.cloudrun import common as c
+from umgebungsmatrix.artifacts import cloudrun_manifests as cm
+from umgebungsmatrix.artifacts import deploy_scripts as ds
+from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts.yamltext import dump
 
 LEITPLANKEN = ROOT / "docs" / "stages" / "leitplanken.md"
 OWN_CHECKS = [
     cr.check_schema, cr.check_annotations, cr.check_field_rules, cr.check_deploy_commands,
-    gr.migrations_only_local, gr.staging_only_env_vars, gr.prod_secrets_pinned, gr.prod_cloudsql_private,
-    gr.queues_separate, gr.background_services, gr.prod_ingress, scan.no_secret_values,
+    gr.migrations_only_local, gr.staging_only_env_vars, gr.secrets_pinned, gr.production_cloudsql_private,
+    gr.queues_separate, gr.background_services, gr.production_ingress, scan.no_secret_values,
 ]
+
+
+@pytest.fixture(scope="module")
+def matrix(seed):
+    """The facts of the frozen seed matrix (stages dev, staging, prod)."""
+    return seed
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +76,21 @@ def revision_annotations(data: dict[str, Any]) -> dict[str, Any]:
 # --- the generated files ---------------------------------------------------------
 
 def test_generated_files_exist_for_every_cloud_service(matrix, artifacts) -> None:
-    for stage in c.cloud_stages(matrix):
-        for view in c.cloud_services(matrix, stage) + c.cloud_jobs(matrix, stage):
-            path = c.manifest_path(stage, view)
+    for stage in matrix.cloud_stages:
+        for service in stage.resources:
+            path = cm.manifest_path(stage, service)
             assert path in artifacts
             assert "nicht von Hand bearbeiten" in artifacts[path] and "make generate" in artifacts[path]
-        assert c.deploy_script_path(stage) in artifacts
+        assert ds.script_path(stage) in artifacts
 
 
 def test_manifest_yaml_round_trips(matrix) -> None:
-    from macros.cloudrun.manifests import all_manifests, to_yaml
-
     tricky = {"a": ["-A", "--", "-", "0", "true", "x: y", "#", "${X}", "", "it's"], "b": {}, "c": [], "d": 3}
-    assert yaml.safe_load(to_yaml(tricky)) == tricky
-    for manifest in all_manifests(matrix).values():
-        assert yaml.safe_load(to_yaml(manifest)) == manifest
+    assert yaml.safe_load(dump(tricky)) == tricky
+    for stage in matrix.cloud_stages:
+        for service in stage.resources:
+            manifest = cm.manifest(stage, service)
+            assert yaml.safe_load(dump(manifest)) == manifest
 
 
 def test_generated_manifests_pass_every_check(matrix, artifacts) -> None:
@@ -90,14 +98,14 @@ def test_generated_manifests_pass_every_check(matrix, artifacts) -> None:
         assert check(matrix, artifacts) == [], check.__name__
 
 
-def test_committed_files_equal_the_rendered_ones(artifacts) -> None:
-    for path, text in artifacts.items():
+def test_committed_files_equal_the_rendered_ones(live) -> None:
+    for path, text in render_all(live).items():
         if path.startswith("cloudrun/"):
             assert (ROOT / path).read_text(encoding="utf-8") == text, f"{path}: make generate"
 
 
 def test_manifests_carry_the_stage_facts(matrix, artifacts) -> None:
-    staging, prod = matrix.stage("staging"), matrix.stage("prod")
+    staging, prod = matrix.stage("staging").model, matrix.stage("prod").model
     web_s = yaml.safe_load(artifacts[f"cloudrun/{staging.id}/web.yaml"])
     web_p = yaml.safe_load(artifacts[f"cloudrun/{prod.id}/web.yaml"])
     assert web_s["metadata"]["annotations"]["run.googleapis.com/ingress"] == staging.netz.ingress
@@ -197,7 +205,7 @@ def _public_sql_in_prod(d):
 
 
 def _both_queues(matrix):
-    both = ",".join(q.name for q in matrix.plattform.queues.values())
+    both = ",".join(matrix.queue_names)
 
     def change(d):
         args = container(d)["args"]
@@ -206,7 +214,7 @@ def _both_queues(matrix):
 
 
 def _auto_migrate(matrix):
-    switch = next(k.migrations_env for k in matrix.dienstarten.values() if k.migrations_env)
+    switch = next(k.migrations_env for k in matrix.matrix.dienstarten.values() if k.migrations_env)
 
     def change(d):
         container(d)["env"].append({"name": switch, "value": "true"})
@@ -224,16 +232,16 @@ def _public_web_prod(d):
 GUARDRAILS = [
     ("secretKeyRef in Staging", STAGING_WEB, lambda m: _secret_ref_in_staging, gr.staging_only_env_vars,
      "staging-nur-env-vars"),
-    ("Klartext-Secret in Prod", PROD_WEB, lambda m: _plain_secret_in_prod, gr.prod_secrets_pinned,
+    ("Klartext-Secret in Prod", PROD_WEB, lambda m: _plain_secret_in_prod, gr.secrets_pinned,
      "prod-secrets-gepinnt"),
-    ("latest in Prod", PROD_WEB, lambda m: _latest_in_prod, gr.prod_secrets_pinned, "prod-secrets-gepinnt"),
-    ("Public Cloud SQL in Prod", PROD_WEB, lambda m: _public_sql_in_prod, gr.prod_cloudsql_private,
+    ("latest in Prod", PROD_WEB, lambda m: _latest_in_prod, gr.secrets_pinned, "prod-secrets-gepinnt"),
+    ("Public Cloud SQL in Prod", PROD_WEB, lambda m: _public_sql_in_prod, gr.production_cloudsql_private,
      "prod-cloudsql-privat"),
     ("Worker mit beiden Queues", PROD_WORKER, _both_queues, gr.queues_separate, "queues-getrennt"),
     ("Auto-Migration in der Cloud", STAGING_WEB, _auto_migrate, gr.migrations_only_local, "migration-nur-lokal"),
     ("Worker mit CPU-Drosselung", STAGING_WORKER, lambda m: _throttled_worker, gr.background_services,
      "hintergrunddienste"),
-    ("Prod-Web öffentlich", PROD_WEB, lambda m: _public_web_prod, gr.prod_ingress, "prod-ingress"),
+    ("Prod-Web öffentlich", PROD_WEB, lambda m: _public_web_prod, gr.production_ingress, "prod-ingress"),
 ]
 
 
@@ -258,7 +266,7 @@ def test_plain_secret_in_prod_is_also_a_secret_leak(matrix, artifacts) -> None:
     'gcloud run deploy x --set-env-vars "A=1,{name}=ein-echter-wert-123"\n',
 ])
 def test_secret_literal_in_a_generated_file_fails(matrix, artifacts, text) -> None:
-    name = c.secret_names(matrix)[0]
+    name = matrix.secret_names()[0]
     broken = dict(artifacts)
     broken["compose/beispiel.yml" if "environment" in text else "cloudrun/staging/extra.sh"] = text.format(name=name)
     found = scan.no_secret_values(matrix, broken)
@@ -268,17 +276,17 @@ def test_secret_literal_in_a_generated_file_fails(matrix, artifacts, text) -> No
 
 @pytest.mark.parametrize("value", ["", "${{{name}}}", "${{{name}:?fehlt}}"])
 def test_secret_names_and_references_are_allowed(matrix, artifacts, value) -> None:
-    name = c.secret_names(matrix)[0]
+    name = matrix.secret_names()[0]
     broken = dict(artifacts)
     broken["cloudrun/staging/extra.sh"] = f"{name}={value.format(name=name)}\n# {name}=kommentar\n"
     assert scan.no_secret_values(matrix, broken) == []
 
 
 def test_values_of_the_local_env_file_must_not_reach_artifacts_or_site(matrix, artifacts, tmp_path, monkeypatch):
-    env_stage = next(s for s in matrix.stages if s.secrets.quelle == "env_datei")
-    name = c.secret_names(matrix)[0]
+    env_file = matrix.compose_stage.env_file
+    name = matrix.secret_names()[0]
     value = "s3cr3t-aus-der-env-datei"
-    (tmp_path / env_stage.secrets.datei).write_text(f"# lokal\n{name}='{value}'\n", encoding="utf-8")
+    (tmp_path / env_file).write_text(f"# lokal\n{name}='{value}'\n", encoding="utf-8")
     (tmp_path / "site" / "seite").mkdir(parents=True)
     (tmp_path / "site" / "seite" / "index.html").write_text(f"<p>\n{value}</p>", encoding="utf-8")
     monkeypatch.setattr(scan, "ROOT", tmp_path)
@@ -292,9 +300,9 @@ def test_values_of_the_local_env_file_must_not_reach_artifacts_or_site(matrix, a
 # --- deploy commands versus manifests ----------------------------------------------------
 
 def test_dropped_variable_in_deploy_command_fails(matrix, artifacts) -> None:
-    path = c.deploy_script_path(matrix.stage("staging"))
-    dropped = next(e.name for e in c.env_entries(matrix, matrix.stage("staging"),
-                                                  c.cloud_services(matrix, matrix.stage("staging"))[0]) if not e.secret)
+    stage = matrix.stage("staging")
+    path = ds.script_path(stage)
+    dropped = next(e.name for e in stage.services[0].env if not e.secret)
     broken = dict(artifacts)
     broken[path] = re.sub(rf",{dropped}=[^,\"]*", "", artifacts[path], count=1)
     assert broken[path] != artifacts[path]
@@ -309,7 +317,7 @@ def test_changed_limit_in_manifest_only_fails(matrix, artifacts) -> None:
 
 
 def test_manifest_without_replace_in_prod_fails(matrix, artifacts) -> None:
-    path = c.deploy_script_path(matrix.stage("prod"))
+    path = ds.script_path(matrix.stage("prod"))
     broken = dict(artifacts, **{path: artifacts[path].replace("$(render worker.yaml)", "$(render wrker.yaml)")})
     text = messages(cr.check_deploy_commands(matrix, broken))
     assert "worker.yaml wird von keinem" in text and "wrker.yaml" in text
@@ -326,19 +334,18 @@ def _fake_gcloud(tmp_path: Path) -> tuple[dict[str, str], Path]:
     return env, log
 
 
-def test_staging_script_runs_with_ci_variables_and_refuses_without(matrix, tmp_path) -> None:
+def test_staging_script_runs_with_ci_variables_and_refuses_without(matrix, artifacts, tmp_path) -> None:
     stage = matrix.stage("staging")
     env, log = _fake_gcloud(tmp_path)
-    names = {n for v in c.cloud_services(matrix, stage) + c.cloud_jobs(matrix, stage)
-             for n in [e.name for e in c.env_entries(matrix, stage, v) if e.secret]}
-    ci = {n: f"wert-{n.lower()}" for n in names} | {matrix.plattform.artefakte.tag_variable: "abc123"}
-    script = ROOT / c.deploy_script_path(stage)
+    names = {n for s in stage.resources for n in s.secret_names}
+    ci = {n: f"wert-{n.lower()}" for n in names} | {matrix.platform.artefakte.tag_variable: "abc123"}
+    script = tmp_path / "deploy.sh"
+    script.write_text(artifacts[ds.script_path(stage)], encoding="utf-8")
     done = subprocess.run(["bash", str(script)], env=env | ci, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
     deployed = [line.split()[2 if line.startswith("run deploy") else 3] for line in calls if " deploy " in line]
-    assert deployed == [v.name for v in c.cloud_jobs(matrix, stage)] + [
-        v.name for v in c.cloud_services(matrix, stage) if not v.optional]
+    assert deployed == [s.name for s in stage.resources if not s.optional]
     assert all("--set-env-vars" in line for line in calls if " deploy " in line)
     assert "wert-" in log.read_text() and "abc123" in log.read_text()
 
@@ -353,15 +360,20 @@ def test_staging_script_runs_with_ci_variables_and_refuses_without(matrix, tmp_p
     assert helped.returncode == 0 and "Aufruf:" in helped.stdout and not log.read_text().count("--help")
 
 
-def test_prod_script_substitutes_only_the_image_tags(matrix, tmp_path) -> None:
+def test_prod_script_substitutes_only_the_image_tags(matrix, artifacts, tmp_path) -> None:
     stage = matrix.stage("prod")
     env, log = _fake_gcloud(tmp_path)
-    tags = {n: f"t{i}" for i, n in enumerate(c.placeholders(matrix, stage))}
-    done = subprocess.run(["bash", str(ROOT / c.deploy_script_path(stage))], env=env | tags,
+    tags = {n: f"t{i}" for i, n in enumerate(stage.tag_variables)}
+    folder = tmp_path / "cloudrun" / stage.id
+    folder.mkdir(parents=True)
+    for path, text in artifacts.items():
+        if path.startswith(f"cloudrun/{stage.id}/"):
+            (folder / path.rsplit("/", 1)[1]).write_text(text, encoding="utf-8")
+    done = subprocess.run(["bash", str(folder / "deploy.sh")], env=env | tags,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     applied = log.read_text()
-    assert applied.count(" replace ") == len(c.cloud_services(matrix, stage)) + len(c.cloud_jobs(matrix, stage))
+    assert applied.count(" replace ") == len(stage.resources)
     assert "${" not in applied, "alle Platzhalter ersetzt"
     for tag in tags.values():
         assert f"-{tag}" in applied
@@ -369,14 +381,17 @@ def test_prod_script_substitutes_only_the_image_tags(matrix, tmp_path) -> None:
 
 # --- one fact, every file ---------------------------------------------------------------------
 
-def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy: Path, matrix) -> None:
+@pytest.mark.live
+def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy: Path) -> None:
     path = repo_copy / "matrix" / "umgebungen.yaml"
+    path.write_text(SEED_MATRIX.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_cli(repo_copy, "generate").returncode == 0
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     old_queue = data["plattform"]["queues"]["einlesen"]["name"]
-    new_queue, new_batch, new_max = "einlesen-neu", 640, matrix.stage("staging").skalierung.max + 2
-    data["plattform"]["queues"]["einlesen"]["name"] = new_queue
     prod = next(s for s in data["stages"] if s["id"] == "prod")
     staging = next(s for s in data["stages"] if s["id"] == "staging")
+    new_queue, new_batch, new_max = "einlesen-neu", 640, staging["skalierung"]["max"] + 2
+    data["plattform"]["queues"]["einlesen"]["name"] = new_queue
     prod["einlesen"]["batch_groesse"] = new_batch
     staging["skalierung"]["max"] = new_max
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -391,14 +406,13 @@ def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy
     assert new_queue in worker_s and new_queue in worker_p and old_queue not in worker_p
     assert f"maxScale: '{new_max}'" in worker_s and f"--max-instances {new_max}" in script_s
     assert f"value: '{new_batch}'" in worker_p
-    compose = repo_copy / "compose" / "docker-compose.yml"
-    if compose.exists():
-        assert new_queue in compose.read_text()
+    assert new_queue in (repo_copy / "compose" / "docker-compose.yml").read_text()
+    assert new_queue in (repo_copy / "docs" / "stages" / "staging.md").read_text()
 
-    from macros.matrix import load_matrix
-    from macros.render import table_markdown
+    from conftest import facts_of
+    from macros.site import table_markdown
 
-    table = table_markdown(load_matrix(path, docs_dir=None))
+    table = table_markdown(facts_of(path))
     assert new_queue in table and str(new_batch) in table and f"max {new_max}" in table
 
     rechecked = run_cli(repo_copy, "check")
@@ -418,9 +432,12 @@ def test_every_finding_links_an_existing_section(matrix, artifacts) -> None:
         assert page == "stages/leitplanken.md" and anchor in anchors, doc
 
 
-def test_stage_pages_type_no_fact(matrix) -> None:
+def test_hand_written_stage_pages_type_no_fact(live) -> None:
     from test_docs_facts import fact_literals, typed_facts
+    from umgebungsmatrix.artifacts import GENERATED_MARK
 
-    facts = fact_literals(matrix)
+    facts = fact_literals(live.matrix)
     for page in sorted((ROOT / "docs" / "stages").glob("*.md")):
-        assert typed_facts(page.read_text(encoding="utf-8"), facts) == [], page.name
+        text = page.read_text(encoding="utf-8")
+        if GENERATED_MARK not in text:
+            assert typed_facts(text, facts) == [], page.name

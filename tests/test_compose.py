@@ -9,39 +9,47 @@ from pathlib import Path
 
 import pytest
 
-from checks.compose_rules import compose_guardrails
-from checks.compose_schema import validate_text
-from macros.compose import COMPOSE_FILE, artifacts
-from tests.conftest import ROOT, run_cli, snapshot
+from checks.compose.rules import compose_guardrails
+from checks.compose.schema import validate_text
+from conftest import ROOT, SEED_MATRIX, code_copy, run_cli, snapshot  # noqa: F401 - fixture
+from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 
 ENV_EXAMPLE = ".env.example"
 MATRIX_REL = "matrix/umgebungen.yaml"
 
 
 @pytest.fixture(scope="module")
+def matrix(seed):
+    """The facts of the frozen seed matrix."""
+    return seed
+
+
+@pytest.fixture(scope="module")
 def rendered(matrix) -> dict[str, str]:
-    return artifacts(matrix)
+    return dict(render_all(matrix))
 
 
 def findings(matrix, compose_text: str, env_text: str) -> list:
-    out = validate_text(compose_text, matrix, use_cache=False)
+    out = validate_text(compose_text, matrix.matrix, use_cache=False)
     return out + compose_guardrails(matrix, {COMPOSE_FILE: compose_text, ENV_EXAMPLE: env_text})
 
 
-def test_generated_files_are_committed_and_valid(matrix, rendered):
+def test_generated_files_are_committed_and_valid(live):
+    rendered = render_all(live)
     assert (ROOT / COMPOSE_FILE).read_text(encoding="utf-8") == rendered[COMPOSE_FILE]
     assert (ROOT / ENV_EXAMPLE).read_text(encoding="utf-8") == rendered[ENV_EXAMPLE]
-    assert findings(matrix, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE]) == []
+    assert findings(live, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE]) == []
 
 
 def test_generated_file_derives_from_matrix(matrix, rendered):
     text = rendered[COMPOSE_FILE]
-    dev = next(s for s in matrix.stages if s.laufzeit == "compose")
+    dev = matrix.compose_stage.model
     assert text.startswith("# ERZEUGT aus matrix/umgebungen.yaml – nicht von Hand bearbeiten")
     assert not re.search(r"^version:", text, re.M)
     queues = ",".join(matrix.queue_name(r) for r in dev.dienste["worker"].queues)
     assert f"--queues, '{queues}'" in text or f"--queues, {queues}" in text
-    pg = matrix.plattform.postgres
+    pg = matrix.platform.postgres
     assert f"image: {pg.image.format(version=pg.version)}" in text
     assert f"pg_isready, -h, {dev.compose.lokale_adresse}, -p, '{pg.port}'" in text
     assert f"INGESTION_BATCH_SIZE: '{dev.einlesen.batch_groesse}'" in text
@@ -51,7 +59,7 @@ def test_generated_file_derives_from_matrix(matrix, rendered):
 def test_env_example_has_every_variable_and_no_secret_value(matrix, rendered):
     lines = dict(line.split("=", 1) for line in rendered[ENV_EXAMPLE].splitlines()
                  if line and not line.startswith("#"))
-    for name, variable in matrix.variablen.items():
+    for name, variable in matrix.matrix.variablen.items():
         if "beat" in variable.dienste and len(variable.dienste) == 1:
             continue
         assert name in lines, name
@@ -120,18 +128,30 @@ def test_secret_value_in_env_example_fails(matrix, rendered):
     assert found[0].where.startswith(".env.example:")
 
 
-def test_hand_edit_is_drift(repo_copy: Path):
-    target = repo_copy / COMPOSE_FILE
-    target.write_text(target.read_text(encoding="utf-8").replace("retries: 30", "retries: 3", 1), encoding="utf-8")
-    result = run_cli(repo_copy, "check")
+def test_hand_edit_is_drift(code_copy: Path):
+    target = code_copy / COMPOSE_FILE
+    original = target.read_text(encoding="utf-8")
+    retries = re.search(r"retries: (\d+)", original)
+    assert retries
+    target.write_text(original.replace(retries.group(0), "retries: 999", 1), encoding="utf-8")
+    result = run_cli(code_copy, "check")
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"--- {COMPOSE_FILE} (im Repo)" in result.stdout
-    assert "-      retries: 3\n" in result.stdout and "+      retries: 30\n" in result.stdout
+    assert "-      retries: 999\n" in result.stdout and f"+      {retries.group(0)}\n" in result.stdout
     assert "make generate" in result.stdout
 
 
-def test_changed_facts_regenerate_consistently(repo_copy: Path):
-    matrix_file = repo_copy / MATRIX_REL
+def with_seed(repo: Path) -> Path:
+    """The repository copy with the frozen seed matrix and its generated files."""
+    matrix_file = repo / MATRIX_REL
+    matrix_file.write_text(SEED_MATRIX.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_cli(repo, "generate").returncode == 0
+    return matrix_file
+
+
+def test_changed_facts_regenerate_consistently(code_copy: Path):
+    matrix_file = with_seed(code_copy)
+    repo_copy = code_copy
     text = matrix_file.read_text(encoding="utf-8")
     text = _replace(text, "      name: ingestion\n", "      name: dokumente\n")
     text = _replace(text, "      batch_groesse: 16\n", "      batch_groesse: 8\n")
@@ -148,8 +168,9 @@ def test_changed_facts_regenerate_consistently(repo_copy: Path):
     assert run_cli(repo_copy, "check").returncode == 0
 
 
-def test_generate_on_invalid_matrix_exits_2_and_writes_nothing(repo_copy: Path):
-    matrix_file = repo_copy / MATRIX_REL
+def test_generate_on_invalid_matrix_exits_2_and_writes_nothing(code_copy: Path):
+    matrix_file = with_seed(code_copy)
+    repo_copy = code_copy
     text = _replace(matrix_file.read_text(encoding="utf-8"), "      batch_groesse: 16\n", "      batch_groesse: -1\n")
     text = _replace(text, "      postgres_volume: postgres-daten\n", "      postgres_volume: Postgres Daten\n")
     matrix_file.write_text(text, encoding="utf-8")

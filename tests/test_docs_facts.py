@@ -9,16 +9,13 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SEED_MATRIX, mkdocs_build
 
 PAGES = (
     "runbooks/migrations.md",
@@ -35,7 +32,7 @@ JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 def fact_literals(matrix) -> set[str]:
     """Distinctive fact values of the matrix, as they would be typed on a page."""
-    from macros.render import prozent
+    from umgebungsmatrix.facts import prozent
 
     p = matrix.plattform
     facts = set(ISSUE_LITERALS)
@@ -78,9 +75,7 @@ def page_text(site: Path, page: str) -> str:
 
 
 def build(repo: Path, out: Path) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(repo), "NO_MKDOCS_2_WARNING": "1"}
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    proc = mkdocs_build(repo, out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {page: page_text(out, page) for page in PAGES}
 
@@ -98,13 +93,15 @@ def stage_data(data: dict, stage_id: str) -> dict:
 
 # --- 1. changed facts reach the pages --------------------------------------------
 
-def test_changed_matrix_facts_show_up_on_the_pages(repo_copy: Path, tmp_path: Path, matrix) -> None:
+@pytest.mark.live
+def test_changed_matrix_facts_show_up_on_the_pages(repo_copy: Path, tmp_path: Path, seed) -> None:
+    (repo_copy / "matrix" / "umgebungen.yaml").write_text(SEED_MATRIX.read_text(encoding="utf-8"), encoding="utf-8")
     before = build(repo_copy, tmp_path / "vorher")
 
-    prod, staging = matrix.stage("prod"), matrix.stage("staging")
+    prod, staging = seed.stage("prod").model, seed.stage("staging").model
     old_batch, new_batch = prod.einlesen.batch_groesse, 777
     old_max, new_max = staging.skalierung.max, staging.skalierung.max + 1
-    old_queue, new_queue = matrix.queue_name("agenten"), "agenten-q"
+    old_queue, new_queue = seed.queue_name("agenten"), "agenten-q"
     old_instance, new_instance = prod.netz.cloudsql_instanz, prod.netz.cloudsql_instanz + "-neu"
     secret = next(iter(prod.secrets.versionen))
     old_version = prod.secrets.versionen[secret]
@@ -156,16 +153,16 @@ def test_changed_matrix_facts_show_up_on_the_pages(repo_copy: Path, tmp_path: Pa
 # --- 2. no fact typed into the Markdown sources -----------------------------------
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_source_types_no_fact(page: str, matrix) -> None:
+def test_page_source_types_no_fact(page: str, live) -> None:
     source = (ROOT / "docs" / page).read_text(encoding="utf-8")
-    found = typed_facts(source, fact_literals(matrix))
+    found = typed_facts(source, fact_literals(live.matrix))
     assert not found, f"docs/{page} enthält Fakten als Text statt aus der Matrix: {found}"
 
 
-def test_typed_fact_scanner_finds_typed_values(matrix) -> None:
-    facts = fact_literals(matrix)
-    queue = matrix.queue_name("einlesen")
-    batch = str(matrix.stage("prod").einlesen.batch_groesse)
+def test_typed_fact_scanner_finds_typed_values(seed) -> None:
+    facts = fact_literals(seed.matrix)
+    queue = seed.queue_name("einlesen")
+    batch = str(seed.stage("prod").model.einlesen.batch_groesse)
     typed = f"Prod verarbeitet {batch} Chunks pro Batch aus der Queue `{queue}`; Sampling 25%."
     assert typed_facts(typed, facts) == sorted({batch, queue, "25%"})
     rendered = "Prod: {{ stages.prod.einlesen.batch_groesse }} Chunks aus `{{ queue('einlesen') }}`."

@@ -6,7 +6,7 @@ import jsonschema
 import yaml
 
 from conftest import MATRIX, ROOT
-from macros.matrix import json_schema
+from umgebungsmatrix.matrix import json_schema
 
 
 def test_committed_schema_is_current():

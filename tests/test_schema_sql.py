@@ -12,8 +12,8 @@ import pytest
 from checks.schema_sql import (
     OPCLASS, RULES, SchemaSyntaxError, check_schema, load_schema, parse_schema, schema_file,
 )
-from macros.model import Rag
-from tests.conftest import ROOT, run_cli, snapshot
+from umgebungsmatrix.matrix.model import Rag
+from conftest import ROOT, run_cli, snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "schema"
 

@@ -17,7 +17,7 @@ psycopg = pytest.importorskip("psycopg")
 pgserver = pytest.importorskip("pgserver")
 
 from checks.schema_sql import SchemaSql, Table, load_schema, schema_file  # noqa: E402
-from tests.test_schema_sql import BROKEN, FIXTURES, GOOD, findings, lines  # noqa: E402
+from test_schema_sql import BROKEN, FIXTURES, GOOD, findings, lines  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ from checks.stack.plan import build_plan
 from checks.stack.procs import RUN_MARKER
 from checks.stack.result import FAILED, OK, SKIPPED
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.live, pytest.mark.skipif(
     shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists(),
-    reason="redis-server fehlt: sudo apt-get install -y redis-server (make check-stack installiert es als root)")
+    reason="redis-server fehlt: sudo apt-get install -y redis-server (make check-stack installiert es als root)")]
 
 
 def quiet(_message: str) -> None:
@@ -59,14 +59,14 @@ def leftovers(workdir: str) -> list[str]:
 
 
 def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "macros", "check-stack", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack", *args], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                           capture_output=True, text=True, timeout=120, **kw)
 
 
 @pytest.fixture(scope="module")
-def plan(matrix):
-    return build_plan(matrix)
+def plan(live):
+    return build_plan(live)
 
 
 @pytest.fixture(scope="module")
@@ -86,16 +86,18 @@ def stack(plan):
 
 
 # -- the plan is the matrix ------------------------------------------------------
-def test_plan_derives_names_and_queues_from_matrix(matrix, plan):
-    dev = matrix.stage("dev")
-    assert plan.stage.id == dev.id and plan.database == matrix.plattform.postgres.datenbank
-    assert plan.user == matrix.plattform.postgres.benutzer
+def test_plan_derives_names_and_queues_from_matrix(live, plan):
+    dev = live.compose_stage
+    assert plan.stage.id == dev.id and plan.database == live.platform.postgres.datenbank
+    assert plan.user == live.platform.postgres.benutzer
     workers = [w for w in plan.workers if w.stage == dev.id]
-    assert [w.queues for w in workers] == [tuple(matrix.queue_name(r) for r in dev.dienste["worker"].queues)]
+    assert [w.queues for w in workers] == [s.queues for s in dev.services if s.role == "worker"]
     assert all(",".join(w.queues) in w.command for w in plan.workers)
+    splits = {s.queues for c in live.cloud_stages for s in c.services if s.role == "worker"}
     separated = {w.queues for w in plan.workers if w.stage != dev.id}
-    assert separated, "cloud stages split the queues: separation workers expected"
-    assert plan.web.command == tuple(matrix.dienstarten["web"].befehl)
+    assert separated == {q for q in splits if set(q) != set(live.queue_names)}
+    _art, entry = live.entry_kind
+    assert plan.web.command == tuple(entry.befehl)
     assert plan.database_url_env in plan.web.secret_env and plan.redis_url_env in plan.web.secret_env
 
 
@@ -103,7 +105,7 @@ def test_app_declares_every_command_the_matrix_names(matrix):
     from checks.stack.appcmd import declared_scripts
 
     named = {k.befehl[0] for k in matrix.dienstarten.values() if k.befehl and k.befehl[0].startswith("plattform")}
-    named |= {k.health_endpunkt.befehl[0] for k in matrix.dienstarten.values() if k.health_endpunkt}
+    named.add(matrix.plattform.health_endpunkt.befehl[0])
     assert named <= set(declared_scripts())
 
 
@@ -166,14 +168,14 @@ def test_external_without_urls_is_a_clear_error(plan, monkeypatch):
 
 
 # -- each check fails on a broken reality ------------------------------------------------
-def test_modified_schema_fails_migration_and_schema_checks(matrix, tmp_path):
+def test_modified_schema_fails_migration_and_schema_checks(matrix, live, tmp_path):
     declared = (ROOT / "docs" / "rag" / "schema.sql").read_text(encoding="utf-8")
     dim = matrix.plattform.rag.embedding_dimension
     assert f"vector({dim})" in declared
     modified = tmp_path / "schema.sql"
     modified.write_text(declared.replace(f"vector({dim})", f"vector({dim // 2})")
                         .replace("FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL SECURITY"), encoding="utf-8")
-    plan = build_plan(matrix, schema=modified)
+    plan = build_plan(live, schema=modified)
     with EmbeddedProvider(plan, quiet) as ep:
         results = run_checks(matrix, plan, ep, "migration", "schema")
     assert results["migration"].status == FAILED, texts(results["migration"])
@@ -251,7 +253,7 @@ def _insert_any_row(conn, schema: str) -> str:
 # -- interrupted runs leave nothing behind --------------------------------------------------
 @pytest.mark.parametrize("signum, wait_for", [(signal.SIGINT, "Postgres läuft"), (signal.SIGTERM, "Prüfe")])
 def test_interrupted_run_leaves_nothing(signum, wait_for):
-    proc = subprocess.Popen([sys.executable, "-m", "macros", "check-stack"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack"], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     workdir, seen = None, []

@@ -51,7 +51,7 @@ def quiet(_message: str) -> None:
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "macros", "check-stack", "--provider", "docker", *args],
+    return subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker", *args],
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                           text=True, timeout=CLI_TIMEOUT, **kw)
 
@@ -170,11 +170,11 @@ BROKEN_REALITIES = ("test_row_or_message_at_start_fails_empty_start_and_missing_
 
 @docker_only
 @pytest.mark.parametrize("case", BROKEN_REALITIES)
-def test_broken_realities_fail_under_docker_too(docker, case, matrix, monkeypatch):
+def test_broken_realities_fail_under_docker_too(docker, case, matrix, live, monkeypatch):
     from checks.stack.docker import DockerProvider
 
     test = getattr(embedded_cases, case)
-    plan = build_plan(matrix)
+    plan = build_plan(live)
     provider = DockerProvider(plan, quiet)
     with provider as stack:
         project = provider.run.project
@@ -205,7 +205,7 @@ def test_busy_port_is_a_clear_error_and_leaves_nothing(docker, matrix):
 @docker_only
 @pytest.mark.parametrize("signum, wait_for", [(signal.SIGINT, "compose: Creating"), (signal.SIGTERM, "Prüfe")])
 def test_interrupted_docker_run_leaves_nothing(docker, signum, wait_for):
-    proc = subprocess.Popen([sys.executable, "-m", "macros", "check-stack", "--provider", "docker"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker"], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     seen: list[str] = []
@@ -227,7 +227,7 @@ def test_interrupted_docker_run_leaves_nothing(docker, signum, wait_for):
 def test_hard_killed_run_is_swept_by_the_next_start(docker):
     """SIGKILL allows no cleanup; the next run's sweep (same code as `python -m dockerstack sweep`)
     removes what the dead run left, by its labels."""
-    proc = subprocess.Popen([sys.executable, "-m", "macros", "check-stack", "--provider", "docker"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker"], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     seen: list[str] = []

@@ -1,40 +1,39 @@
-"""The rendered comparison table equals the seed's table, cell for cell."""
+"""The comparison table: the frozen seed matrix renders the seed's table cell for cell,
+and the built page shows exactly the live matrix's table."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED
-from macros.render import table_markdown, table_rows
+from conftest import ROOT, SEED, mkdocs_build
+from macros.site import table_markdown, table_rows
 from seedtable import link_targets, parse_table, plain_text, seed_table
 
 HEADER, ROWS = seed_table(SEED)
 
 
-def test_header_matches_seed(matrix):
-    assert [c.titel for c in matrix.spalten] == HEADER
+def test_header_matches_seed(seed):
+    assert [c.titel for c in seed.columns] == HEADER
 
 
 @pytest.mark.parametrize("row", range(len(ROWS)), ids=[r[0] for r in ROWS])
-def test_rows_match_seed_cell_by_cell(matrix, row):
-    rendered = table_rows(matrix)[row]
+def test_rows_match_seed_cell_by_cell(seed, row):
+    rendered = table_rows(seed)[row]
     for column, (got, want) in enumerate(zip(rendered, ROWS[row], strict=True)):
         assert got == want, f"Zeile {ROWS[row][0]!r}, Spalte {HEADER[column]!r}"
 
 
-def test_link_targets_match_seed(matrix):
-    for got_row, want_row in zip(table_rows(matrix), ROWS, strict=True):
+def test_link_targets_match_seed(seed):
+    for got_row, want_row in zip(table_rows(seed), ROWS, strict=True):
         for got, want in zip(got_row, want_row, strict=True):
             assert link_targets(got) == link_targets(want)
 
 
-def test_markdown_table_round_trips(matrix):
-    header, rows = parse_table(table_markdown(matrix))
+def test_markdown_table_round_trips(seed):
+    header, rows = parse_table(table_markdown(seed))
     assert (header, rows) == (HEADER, ROWS)
 
 
@@ -73,17 +72,18 @@ class _TableText(HTMLParser):
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory) -> Path:
     site = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
-                   cwd=ROOT, check=True, capture_output=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": ""})
+    done = mkdocs_build(ROOT, site)
+    assert done.returncode == 0, done.stderr
     return site
 
 
-def test_built_page_shows_seed_table(built_site):
+@pytest.mark.live
+def test_built_page_shows_the_live_table(built_site, live):
     page = built_site / "plattform" / "umgebungsmatrix" / "index.html"
     parser = _TableText()
     parser.feed(page.read_text(encoding="utf-8"))
-    assert parser.rows[0] == HEADER
-    assert parser.rows[1:] == [[plain_text(c) for c in row] for row in ROWS]
+    assert parser.rows[0] == [c.titel for c in live.columns]
+    assert parser.rows[1:] == [[plain_text(c) for c in row] for row in table_rows(live)]
     # every link of the table resolves to a page of the built site
     assert parser.links, "die Tabelle enthält Links"
     for href in parser.links:

@@ -11,8 +11,12 @@ from umgebungsmatrix.paths import display_path as _display
 SCHEMA_PAGE_KEY = "schema"
 
 
-def schema_file(matrix: Matrix) -> Path:
-    """docs/<seiten.schema>, i.e. docs/rag/schema.sql."""
+def schema_file(matrix: Matrix | None = None) -> Path:
+    """docs/<seiten.schema>, i.e. docs/rag/schema.sql (default: of the repository's matrix)."""
+    if matrix is None:
+        from umgebungsmatrix.facts import load
+
+        matrix = load().matrix
     return DOCS_DIR / matrix.seiten[SCHEMA_PAGE_KEY]
 
 

@@ -51,11 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "external verweigert es)")
 
 
+_PENDING: list[int] = []
+
+
 def _raise_interrupt(signum: int, _frame) -> None:
     # a second signal during teardown must not cut the cleanup short
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # remembered too: an exception raised while the garbage collector runs a
+    # __del__ (e.g. a Redis client's) is swallowed, the flag is not
+    _PENDING.append(signum)
     raise Interrupted(signum)
+
+
+def _check_pending() -> None:
+    if _PENDING:
+        raise Interrupted(_PENDING[0])
 
 
 def _progress(message: str) -> None:
@@ -72,6 +83,7 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     if args.schema is not None and not args.schema.is_file():
         print(f"✗ --schema {args.schema}: Datei nicht gefunden", file=sys.stderr)
         return EXIT_INPUT
+    _PENDING.clear()
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     provider = None
     try:
@@ -84,7 +96,9 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
             _progress("Prüfe …")
             results = run_all(facts.matrix, plan, endpoints, only=args.nur)
             provider.timings["checks"] = time.perf_counter() - checks_started
+            _check_pending()
             _progress("Baue den Stack ab …")
+        _check_pending()
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         _progress(f"Abgebrochen ({name}): Stack abgebaut, nichts bleibt zurück.")

@@ -88,8 +88,8 @@ def locate_problems(loaded: Loaded, problems: list[Problem]) -> list[Problem]:
     out = []
     for problem in problems:
         if problem.location is None:
-            is_key = bool(problem.path) and (
-                "unbekannter Schlüssel" in problem.message or _is_container(loaded.data, problem.path))
+            is_key = bool(problem.path) and (problem.at_key or "unbekannter Schlüssel" in problem.message
+                                             or _is_container(loaded.data, problem.path))
             problem = replace(problem, location=loaded.locate(problem.path, key=is_key))
         out.append(problem)
     return sorted(out, key=lambda p: (p.location.line if p.location else 0, p.location.column if p.location else 0))

@@ -212,7 +212,7 @@ def _columns(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         for column_id in stage.zellen:
             if column_id not in cell_ids:
                 yield Problem(("stages", i, "zellen", column_id),
-                              f"Zelle „{column_id}“ gehört zu keiner Spalte{suggest(column_id, cell_ids)}")
+                              f"Zelle „{column_id}“ gehört zu keiner Spalte{suggest(column_id, cell_ids)}", at_key=True)
 
 
 def _pages(matrix: Matrix, docs: Path | None) -> Iterator[Problem]:
@@ -235,7 +235,7 @@ def _kinds(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     for art, kind in kinds.items():
         at = ("dienstarten", art)
         if not _is_name(art):
-            yield Problem(at, f"Dienstart „{art}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)")
+            yield Problem(at, f"Dienstart „{art}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)", at_key=True)
         role = kind.rolle
         if role in INFRASTRUCTURE_ROLES:
             for field in ("artefakt", "image", "port", "befehl", "health_pfad"):
@@ -323,13 +323,14 @@ def _services(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         cloud = stage.laufzeit == "cloudrun"
         at = ("stages", i)
         for name in set(stage.dienste) & set(stage.jobs):
-            yield Problem(at + ("jobs", name), f"„{name}“ ist schon ein Dienst dieser Stage")
+            yield Problem(at + ("jobs", name), f"„{name}“ ist schon ein Dienst dieser Stage", at_key=True)
         roles: dict[str, list[str]] = {}
         for group in ("dienste", "jobs"):
             for name, dienst in getattr(stage, group).items():
                 where = at + (group, name)
                 if not _is_name(name):
-                    yield Problem(where, f"Dienstname „{name}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)")
+                    yield Problem(where, f"Dienstname „{name}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)",
+                                  at_key=True)
                 kind = kinds.get(dienst.art)
                 if kind is None:
                     yield Problem(where + ("art",), f"unbekannte Dienstart „{dienst.art}“{suggest(dienst.art, kinds)}")
@@ -411,9 +412,10 @@ def _variables(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     for name, variable in matrix.variablen.items():
         path = ("variablen", name)
         if not ENV_NAME.match(name):
-            yield Problem(path, f"„{name}“ ist kein gültiger Variablenname (A-Z, 0-9, _; nicht mit Ziffer)")
+            yield Problem(path, f"„{name}“ ist kein gültiger Variablenname (A-Z, 0-9, _; nicht mit Ziffer)",
+                          at_key=True)
         elif name in RESERVED_ENV or name.startswith("CLOUD_RUN_"):
-            yield Problem(path, f"„{name}“ ist von Cloud Run reserviert")
+            yield Problem(path, f"„{name}“ ist von Cloud Run reserviert", at_key=True)
         if variable.geheim and variable.wert is not None:
             yield Problem(path + ("wert",), "eine geheime Variable hat keinen Wert in der Matrix")
         if not variable.geheim and variable.wert is None:
@@ -435,7 +437,7 @@ def _secrets(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             if name not in secret_names:
                 yield Problem(("stages", i, "secrets", "versionen", name),
                               f"„{name}“ ist keine geheime Variable (geheim: true unter variablen)"
-                              f"{suggest(name, secret_names)}")
+                              f"{suggest(name, secret_names)}", at_key=True)
         # Only secrets a service of this stage reads need a pinned version
         # (POSTGRES_PASSWORD of the local container does not exist in the cloud).
         kinds = {d.art for d in list(stage.dienste.values()) + list(stage.jobs.values())}

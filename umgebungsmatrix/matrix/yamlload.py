@@ -34,6 +34,7 @@ class Problem:
     path: PathKey
     message: str
     location: Location | None = None
+    at_key: bool = False  # the problem is the key itself (a name), not its value
 
     def dotted(self) -> str:
         return dotted(self.path)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# ERZEUGT aus matrix/umgebungen.yaml – nicht von Hand bearbeiten.
+# Ändern: Matrix anpassen, dann `make generate`.
+#
+# Deploy der Stage Test GCP (läuft in der CI).
+# Aufruf: cloudrun/test/deploy.sh [ZIEL ...]
+#   ohne ZIEL: migrate web worker agenten-worker
+#   optional, nur wenn genannt: beat
+# --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl
+# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.
+
+set -euo pipefail
+
+# Bricht ab, wenn eine benötigte CI-Variable fehlt oder leer ist.
+benoetigt() {
+  local name
+  for name in "$@"; do
+    if [ -z "${!name:-}" ]; then echo "CI-Variable $name fehlt" >&2; exit 2; fi
+  done
+}
+
+standard=(migrate web worker agenten-worker)
+bekannt=(migrate web worker agenten-worker beat)
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  exit 0
+fi
+ziele=("$@")
+if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi
+
+for ziel in "${ziele[@]}"; do
+  case "$ziel" in
+    migrate)
+      benoetigt IMAGE_TAG DATABASE_URL
+      gcloud run jobs deploy migrate \
+        --image "europe-west3-docker.pkg.dev/klein/images/web:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project klein-test \
+        --service-account klein-run@klein-test.iam.gserviceaccount.com \
+        --tasks 1 \
+        --set-cloudsql-instances klein-test:europe-west3:klein-test-pg \
+        --vpc-connector test-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-migrate \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL}"
+      gcloud run jobs execute migrate \
+        --region europe-west3 \
+        --project klein-test \
+        --wait
+      ;;
+    web)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      gcloud run deploy web \
+        --image "europe-west3-docker.pkg.dev/klein/images/web:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project klein-test \
+        --service-account klein-run@klein-test.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --port 8000 \
+        --set-cloudsql-instances klein-test:europe-west3:klein-test-pg \
+        --vpc-connector test-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-web \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},AUTO_MIGRATE=false,LANGFUSE_SAMPLE_RATE=0.25,GRUSS=Grüße: 'Hallo', Welt #1 \$HOME"
+      ;;
+    worker)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      gcloud run deploy worker \
+        --image "europe-west3-docker.pkg.dev/klein/images/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project klein-test \
+        --service-account klein-run@klein-test.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 3 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances klein-test:europe-west3:klein-test-pg \
+        --vpc-connector test-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,worker,--queues,ingestion.v2,--concurrency,3 \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LANGFUSE_SAMPLE_RATE=0.25"
+      ;;
+    agenten-worker)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      gcloud run deploy agenten-worker \
+        --image "europe-west3-docker.pkg.dev/klein/images/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project klein-test \
+        --service-account klein-run@klein-test.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 2 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances klein-test:europe-west3:klein-test-pg \
+        --vpc-connector test-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,worker,--queues,agents,--concurrency,3 \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LANGFUSE_SAMPLE_RATE=0.25"
+      ;;
+    beat)
+      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      gcloud run deploy beat \
+        --image "europe-west3-docker.pkg.dev/klein/images/worker:${IMAGE_TAG}" \
+        --region europe-west3 \
+        --project klein-test \
+        --service-account klein-run@klein-test.iam.gserviceaccount.com \
+        --ingress all \
+        --min-instances 0 \
+        --max-instances 1 \
+        --no-cpu-throttling \
+        --port 8080 \
+        --set-cloudsql-instances klein-test:europe-west3:klein-test-pg \
+        --vpc-connector test-connector \
+        --vpc-egress private-ranges-only \
+        --command plattform-health \
+        --args=--,celery,-A,plattform.worker,beat \
+        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL}"
+      ;;
+    *)
+      echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2
+      exit 2
+      ;;
+  esac
+  echo "✓ $ziel ausgerollt (Test GCP)"
+done
