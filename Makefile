@@ -4,11 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+UMX := $(PY) -m umgebungsmatrix
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv build serve validate generate check test bench clean check-stack stack-deps docker-images
+.PHONY: help venv build serve validate generate check lint test test-unit test-update bench clean \
+        check-stack stack-deps docker-images
 
 help: ## diese Hilfe
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,36 +26,50 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## .venv anlegen und Abhängigkeiten installieren
 
 build: $(STAMP) ## Website nach site/ bauen (streng: Fehler bei kaputten Links)
-	@$(PY) -m umgebungsmatrix validate
-	@$(VENV)/bin/mkdocs build --strict --quiet
+	@$(UMX) validate
+	@$(VENV)/bin/mkdocs build --strict
 	@echo "✓ Website in site/ gebaut – öffnen mit: xdg-open site/index.html"
 
 serve: $(STAMP) ## Vorschau mit Neuladen unter http://127.0.0.1:8008
-	@$(PY) -m umgebungsmatrix validate
+	@$(UMX) validate
 	@$(VENV)/bin/mkdocs serve --strict
 
 validate: $(STAMP) ## nur die Matrix prüfen (Exit 2 bei Fehlern)
-	@$(PY) -m umgebungsmatrix validate
+	@$(UMX) validate
 
 generate: $(STAMP) ## erzeugte Dateien aus der Matrix schreiben
-	@$(PY) -m umgebungsmatrix generate
+	@$(UMX) generate
 
-check: $(STAMP) ## Drift und Leitplanken prüfen, nichts schreiben
-	@$(PY) -m umgebungsmatrix check
+check: $(STAMP) ## Drift und Leitplanken prüfen, nichts schreiben; dazu Lint, Typen, Schichten
+	@$(UMX) check
+	@$(MAKE) --no-print-directory lint
 
-test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, strenger Site-Build, pytest
-	@$(PY) -m umgebungsmatrix validate
-	@$(PY) -m umgebungsmatrix check
-	@$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+lint: $(STAMP) ## ruff (Format und Lint), mypy, Schichtenvertrag (import-linter)
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports --no-cache > /dev/null && echo "✓ Schichten: matrix → facts → artifacts → checks → site/CLI, ohne Zyklen"
+
+test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, Lint, strenger Site-Build, pytest (unit, live, docker)
+	@$(UMX) validate
+	@$(MAKE) --no-print-directory check
+	@$(VENV)/bin/mkdocs build --strict --site-dir $$(mktemp -d)
 	@echo "✓ strenger Site-Build"
-	@$(PY) -m umgebungsmatrix docker status
+	@$(UMX) docker status
 	@$(PY) -m pytest -q
 
+test-unit: $(STAMP) ## nur die schnellen Tests (ohne Prozesse, Postgres, Docker)
+	@$(PY) -m pytest -q -m unit
+
+test-update: $(STAMP) ## Golden-Dateien (tests/golden/) aus der kleinen Test-Matrix neu schreiben
+	@UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+	@git status --short tests/golden
+
 check-stack: $(STAMP) stack-deps ## Dev-Stack ohne Docker starten, Doku-Aussagen live prüfen (STACK=external|docker)
-	@$(PY) -m umgebungsmatrix check-stack
+	@$(UMX) check-stack
 
 docker-images: $(STAMP) ## Offline-Images für STACK=docker bauen (debootstrap, ohne Registry; Cache per Inhalts-Hash)
-	@$(PY) -m umgebungsmatrix docker images
+	@$(UMX) docker images
 
 # redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pgserver).
 stack-deps:
@@ -72,5 +88,5 @@ bench: $(STAMP) ## Benchmarks (Ergebnisse auf der Konsole)
 	@$(PY) bench/run.py
 
 clean: ## site/ und Caches löschen (.venv bleibt)
-	rm -rf site .pytest_cache
+	rm -rf site .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -70,9 +70,9 @@ def measure(text: str, facts, runs: int) -> tuple[float, int, int]:
 
 def main() -> int:
     from checks.schema_sql import schema_file
-    from macros.matrix import load_matrix
+    from umgebungsmatrix.facts import load as load_facts
 
-    rag = load_matrix().plattform.rag
+    rag = load_facts().matrix.plattform.rag
     real = schema_file().read_text(encoding="utf-8")
     real_ms, real_found, real_statements = measure(real, rag, runs=20)
     print(f"RAG-Schema lesen + prüfen (echt, {real.count(chr(10))} Zeilen, {real_statements} Anweisungen): "

@@ -3,7 +3,7 @@
 Target: median at most 5 s on the 2-core reference machine. Reports the
 breakdown per phase (Redis start, Postgres start, web start including the
 automatic migration, worker start, checks, teardown) of N in-process runs,
-plus one cold `python -m macros check-stack` for the CLI overhead.
+plus one cold `python -m umgebungsmatrix check-stack` for the CLI overhead.
 Start phases overlap (workers boot while Postgres starts), so the phases
 add up to more than the total.
 
@@ -42,10 +42,11 @@ def one_run() -> tuple[dict[str, float], bool]:
     from checks.stack.live import run_all
     from checks.stack.plan import build_plan
     from checks.stack.result import failed
-    from macros.matrix import load_matrix
+    from umgebungsmatrix.facts import load
 
-    matrix = load_matrix()
-    plan = build_plan(matrix)
+    facts = load()
+    matrix = facts.matrix
+    plan = build_plan(facts)
     provider = EmbeddedProvider(plan, lambda _m: None)
     cpu = cpu_seconds()
     started = time.perf_counter()
@@ -60,7 +61,7 @@ def one_run() -> tuple[dict[str, float], bool]:
 
 def cli_run() -> tuple[float, int]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "macros", "check-stack"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack"], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     return time.perf_counter() - started, done.returncode
 

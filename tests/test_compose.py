@@ -149,6 +149,7 @@ def with_seed(repo: Path) -> Path:
     return matrix_file
 
 
+@pytest.mark.live
 def test_changed_facts_regenerate_consistently(code_copy: Path):
     matrix_file = with_seed(code_copy)
     repo_copy = code_copy
@@ -200,7 +201,7 @@ def compose_cli() -> list[str] | None:
 
 
 @pytest.fixture(scope="module")
-def cli() -> list[str]:
+def cli() -> list[str]:  # the tests that use it are marked live
     argv = compose_cli()
     if argv is None:
         pytest.skip("kein Compose-CLI installiert (weder `docker compose` noch `docker-compose`): "
@@ -216,6 +217,7 @@ def _config(cli: list[str], tmp_path: Path, compose_text: str, env_text: str, *e
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("extra", [(), ("--profile", "langfuse")], ids=["standard", "langfuse"])
 def test_compose_cli_accepts_generated_file(cli, tmp_path, rendered, extra):
     had_env = (ROOT / ".env").exists()
@@ -224,6 +226,7 @@ def test_compose_cli_accepts_generated_file(cli, tmp_path, rendered, extra):
     assert (ROOT / ".env").exists() == had_env
 
 
+@pytest.mark.live
 def test_compose_cli_rejects_broken_file(cli, tmp_path, rendered):
     broken = _replace(rendered[COMPOSE_FILE], "      litellm:\n        condition: service_healthy\n\n  worker",
                       "      nirgendwo:\n        condition: service_healthy\n\n  worker")

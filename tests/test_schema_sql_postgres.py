@@ -15,6 +15,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg")
 pgserver = pytest.importorskip("pgserver")
+pytestmark = pytest.mark.live
 
 from checks.schema_sql import SchemaSql, Table, load_schema, schema_file  # noqa: E402
 from test_schema_sql import BROKEN, FIXTURES, GOOD, findings, lines  # noqa: E402

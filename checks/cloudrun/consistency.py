@@ -202,7 +202,12 @@ def expected_flags(manifest: Manifest) -> tuple[dict[str, str], list[tuple[tuple
 
 
 def _env_map(text: str) -> dict[str, str]:
-    return dict(part.split("=", 1) if "=" in part else (part, "") for part in text.split(",") if part)
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if part:
+            name, _, value = part.partition("=")
+            out[name] = value
+    return out
 
 
 def _compare(manifest: Manifest, command: Command) -> Iterator[str]:

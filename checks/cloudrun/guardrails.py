@@ -88,15 +88,15 @@ def staging_only_env_vars(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     for stage in facts.cloud_stages:
         if stage.id not in flag_stages:
             continue
-        path = script_path(stage)
-        text = artifacts.get(path, "")
+        script = script_path(stage)
+        text = artifacts.get(script, "")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.lstrip().startswith("#") and SECRET_FLAGS.search(line):
                 out.append(_at(rule, f"Secret Manager oder Teil-Update im Deploy-Befehl: {line.strip()}",
-                               f"{path}:{number}"))
+                               f"{script}:{number}"))
         for cmd in commands(text):
             if cmd.verb == "deploy" and "--set-env-vars" not in cmd.flags:
-                out.append(_at(rule, f"{cmd.target}: Deploy ohne --set-env-vars", f"{path}:{cmd.line}"))
+                out.append(_at(rule, f"{cmd.target}: Deploy ohne --set-env-vars", f"{script}:{cmd.line}"))
     return out
 
 

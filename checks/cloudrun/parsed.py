@@ -27,12 +27,13 @@ class Manifest:
     stage: CloudStage
     text: str
     data: Any
-    source: str = ""  # matrix location of the service when the text is the unedited render
+    facts: Facts | None = None  # set when the text is the unedited render: findings point at the matrix
+    origin: tuple[Any, ...] = ()  # matrix path of the service
 
     def place(self, path: tuple[Any, ...] = ()) -> dict[str, str]:
         """Finding fields: the matrix line that causes it (generated file as context), else the file line."""
-        if self.source:
-            return {"where": self.source, "context": self.where(path)}
+        if self.facts is not None and self.origin:
+            return {"where": self.facts.where(self.origin), "context": self.where(path)}
         return {"where": self.where(path)}
 
     @property
@@ -87,9 +88,9 @@ def manifests(facts: Facts, artifacts: Mapping[str, str]) -> Iterator[Manifest]:
         for path in sorted(artifacts):
             if path.startswith(prefix) and path.endswith((".yaml", ".yml")):
                 text = artifacts[path]
-                origin = origins.get(path)
-                source = facts.where(origin) if origin and rendered.get(path) == text else ""
-                yield Manifest(path, stage, text, load_yaml(text), source)
+                origin = origins.get(path, ())
+                pristine = facts if origin and rendered.get(path) == text else None
+                yield Manifest(path, stage, text, load_yaml(text), pristine, origin)
 
 
 def get(data: Any, *path: Any, default: Any = None) -> Any:

@@ -9,6 +9,7 @@ directory under the hash of schema and text, so `make check` stays fast.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -83,14 +84,20 @@ def _remember(marker: Path) -> None:
         pass  # a read-only home only costs speed
 
 
-def schema_errors(schema_bytes: bytes, parsed: Parsed) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=2)
+def _validator(schema_bytes: bytes) -> Any:
+    """The JSON Schema validator of the Compose Specification, built once per process."""
     import json
 
     import jsonschema
 
     schema = json.loads(schema_bytes)
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator = validator_class(schema)
+    return validator_class(schema)
+
+
+def schema_errors(schema_bytes: bytes, parsed: Parsed) -> list[tuple[str, str]]:
+    validator = _validator(schema_bytes)
     errors = _without_echoes(sorted(validator.iter_errors(parsed.data), key=lambda e: list(map(str, e.absolute_path))))
     out = []
     for error in errors[:MAX_FINDINGS]:
@@ -137,7 +144,7 @@ def german(error: Any) -> str:
     if kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         found = "nichts (null)" if error.instance is None else repr(error.instance)
-        return f"erwartet {' oder '.join(_TYPES.get(t, t) for t in wanted)}, gefunden {found}"
+        return f"erwartet {' oder '.join(_TYPES.get(str(t), str(t)) for t in wanted)}, gefunden {found}"
     if kind == "required":
         return f"Pflichtfeld fehlt ({error.message.split(' ')[0]})"
     if kind == "enum":

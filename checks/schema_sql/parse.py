@@ -20,6 +20,8 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from umgebungsmatrix.errors import InputError
+
 from .commands import CommandSyntaxError, parse_command
 from .structure import (
     Column, Extension, Index, IndexColumn, Policy, QualifiedName, RlsChange, SchemaSql,
@@ -43,7 +45,7 @@ _PG_TYPES = {
 _SERIALS = {"BIGSERIAL", "SERIAL", "SMALLSERIAL"}
 
 
-class SchemaSyntaxError(Exception):
+class SchemaSyntaxError(InputError):
     """The file is not valid SQL. str() is the German message with file:line:column."""
 
     def __init__(self, path: str, line: int, column: int, message: str):

@@ -7,14 +7,13 @@ content (cached), however many rules ask for it.
 from __future__ import annotations
 
 import argparse
-import sys
 from functools import lru_cache
 from pathlib import Path
 
 from collections.abc import Callable, Mapping
 
 from checks.findings import Finding
-from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from umgebungsmatrix.facts import Facts
 from umgebungsmatrix.matrix.model import Matrix
 
@@ -84,13 +83,8 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        print(f"{shown}: Datei nicht lesbar: {err}", file=sys.stderr)
-        return EXIT_INPUT
-    try:
-        schema = parse_schema(text, shown)
-    except SchemaSyntaxError as err:
-        print(str(err), file=sys.stderr)
-        return EXIT_INPUT
+        raise InputError(f"{shown}: Datei nicht lesbar: {err}") from None
+    schema = parse_schema(text, shown)  # SchemaSyntaxError is an InputError (exit 2)
     print(f"{shown}: {len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
           f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies")
     total = 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 import urllib.error
 import urllib.request
 
 
-_APPS: dict[str, object] = {}
+_APPS: dict[str, Any] = {}
 
 
 def celery_app(broker_url: str):

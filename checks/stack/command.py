@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from umgebungsmatrix.facts import Facts
 
-from .provider import PROVIDERS
+from .providers import PROVIDERS
 
 CHECK_IDS = ("leerer-start", "dienste", "migration", "schema", "pgvector", "queues")
 
@@ -76,13 +76,12 @@ def _progress(message: str) -> None:
 def run(args: argparse.Namespace, facts: Facts) -> int:
     from .live import run_all
     from .plan import build_plan
-    from .provider import StackError, provider_for
+    from .providers import provider_for
     from .result import failed, json_report, text_report
 
     started = time.perf_counter()
     if args.schema is not None and not args.schema.is_file():
-        print(f"✗ --schema {args.schema}: Datei nicht gefunden", file=sys.stderr)
-        return EXIT_INPUT
+        raise InputError(f"✗ --schema {args.schema}: Datei nicht gefunden")
     _PENDING.clear()
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     provider = None
@@ -103,9 +102,6 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
         name = signal.Signals(exc.signum).name
         _progress(f"Abgebrochen ({name}): Stack abgebaut, nichts bleibt zurück.")
         return 128 + exc.signum
-    except StackError as exc:
-        _progress(f"✗ {exc}")
-        return EXIT_INPUT
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -11,7 +11,7 @@ import secrets
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import psycopg
 from psycopg import sql
@@ -44,6 +44,14 @@ class Ctx:
         return self.matrix.plattform.rag
 
 
+def one(conn: psycopg.Connection, query: Any, params: Any = None) -> Any:
+    """The single row a query must return (a missing row is a broken reality, not None)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"Abfrage ohne Ergebnis: {query}")
+    return row
+
+
 CheckFn = Callable[[Ctx, CheckResult], None]
 CHECKS: list[tuple[str, str, CheckFn]] = []
 
@@ -74,8 +82,8 @@ def empty_start(ctx: Ctx, res: CheckResult) -> None:
         # row_security=off errors instead of silently hiding rows behind a policy
         conn.execute("SET row_security = off")
         for table in tables:
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(ctx.rag.db_schema), sql.Identifier(table))).fetchone()[0]
+            count = one(conn, sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(ctx.rag.db_schema), sql.Identifier(table)))[0]
             res.expect(count == 0, f"{ctx.rag.db_schema}.{table}: 0 Zeilen",
                        f"{ctx.rag.db_schema}.{table}: {count} Zeile(n) direkt nach dem Start")
     for broker in sorted({w.broker_url for w in ctx.ep.workers} | {ctx.ep.redis_url}):
@@ -106,8 +114,8 @@ def _db(url: str) -> str:
 def services(ctx: Ctx, res: CheckResult) -> None:
     pg = ctx.matrix.plattform.postgres
     with ctx.connect() as conn:
-        db, user, version = conn.execute(
-            "SELECT current_database(), current_user, current_setting('server_version_num')::int").fetchone()
+        db, user, version = one(
+            conn, "SELECT current_database(), current_user, current_setting('server_version_num')::int")
     res.expect(db == pg.datenbank, f"Datenbank {db}", f"Datenbank heißt {db}, Matrix: {pg.datenbank}")
     res.expect(user == pg.benutzer, f"Benutzer {user}", f"Benutzer ist {user}, Matrix: {pg.benutzer}")
     res.expect(version // 10000 == pg.version, f"Postgres {version // 10000} (Matrix: {pg.version})",
@@ -135,7 +143,7 @@ def migration(ctx: Ctx, res: CheckResult) -> None:
     env_name = ctx.plan.migrations_env
     if not ctx.plan.auto_migrate:
         with ctx.connect() as conn:
-            exists = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (ctx.rag.db_schema,)).fetchone()[0]
+            exists = one(conn, "SELECT to_regnamespace(%s) IS NOT NULL", (ctx.rag.db_schema,))[0]
         res.expect(not exists, f"Matrix: keine automatische Migration; Schema {ctx.rag.db_schema} fehlt wie erwartet",
                    f"Matrix: keine automatische Migration, aber Schema {ctx.rag.db_schema} existiert")
         return
@@ -197,7 +205,7 @@ def declared_vs_live(ctx: Ctx, res: CheckResult) -> None:
     schema = ctx.rag.db_schema
     with ctx.connect() as conn:
         live = catalog.read_tables(conn, schema)
-        extensions = dict(conn.execute("SELECT extname, extversion FROM pg_extension").fetchall())
+        extensions: dict[str, str] = dict(conn.execute("SELECT extname, extversion FROM pg_extension").fetchall())
     for ext in declared.extensions:
         res.expect(ext.name in extensions, f"Extension {ext.name} {extensions.get(ext.name, '')} vorhanden",
                    f"Extension {ext.name} fehlt live")
@@ -303,7 +311,7 @@ def pgvector(ctx: Ctx, res: CheckResult) -> None:
                        "Testvektoren unterscheiden die Distanzen nicht")
         except psycopg.Error as exc:
             res.bad(f"Nächste-Nachbarn-Suche scheiterte: {str(exc).strip()}")
-        gone = conn.execute("SELECT to_regclass('pg_temp.umx_nn') IS NULL").fetchone()[0]
+        gone = one(conn, "SELECT to_regclass('pg_temp.umx_nn') IS NULL")[0]
         res.expect(gone, f"{len(vectors)} Testvektoren per Rollback verworfen, nichts bleibt",
                    "Testtabelle ist nach dem Rollback noch da")
 

@@ -3,7 +3,7 @@
 Checks only see StackEndpoints (URLs, worker node names, capabilities); they
 never know whether the stack runs embedded, in Docker or somewhere else.
 
-    with provider_for("embedded", plan, progress) as endpoints:
+    with providers.provider_for("embedded", plan, progress) as endpoints:
         results = run_checks(matrix, plan, endpoints)
 
 A provider's `stop()` must leave nothing behind (processes, temp dirs,
@@ -68,6 +68,7 @@ class Provider(ABC):
     def __init__(self, plan: StackPlan, progress: Progress):
         self.plan = plan
         self.progress = progress
+        self.timings: dict[str, float] = {}  # seconds per start phase, for the report
 
     @abstractmethod
     def start(self) -> StackEndpoints:
@@ -86,27 +87,3 @@ class Provider(ABC):
 
     def __exit__(self, *_exc) -> None:
         self.stop()
-
-
-PROVIDERS = ("embedded", "docker", "external")
-
-
-def provider_for(name: str, plan: StackPlan, progress: Progress, **options) -> Provider:
-    if name == "embedded":
-        from .embedded import EmbeddedProvider
-
-        return EmbeddedProvider(plan, progress, **options)
-    if name == "external":
-        from .external import ExternalProvider
-
-        return ExternalProvider(plan, progress, **options)
-    if name == "docker":
-        try:  # built by the compose/docker work (dockerstack/); same checks, same interface
-            from .docker import DockerProvider
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.docker":
-                raise
-            raise StackError("Provider docker ist noch nicht verfügbar (checks/stack/docker.py fehlt); "
-                             "bis dahin: --provider embedded") from None
-        return DockerProvider(plan, progress, **options)
-    raise StackError(f"unbekannter Provider „{name}“ (möglich: {', '.join(PROVIDERS)})")

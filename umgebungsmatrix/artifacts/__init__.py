@@ -20,7 +20,7 @@ from . import (
     app_facts, cloudrun_manifests, compose_file, deploy_scripts, env_example, json_schema, offline_override,
     stage_pages,
 )
-from .common import GENERATED_MARK
+from .common import GENERATED_MARK, rendered
 
 ARTIFACTS: tuple[ModuleType, ...] = (
     json_schema, compose_file, env_example, app_facts, offline_override, cloudrun_manifests, deploy_scripts,
@@ -45,26 +45,22 @@ class Rendered(Mapping[str, str]):
         return len(self.files)
 
 
-_CACHE: dict[int, tuple[Facts, Rendered]] = {}
-
-
 def render_all(facts: Facts) -> Rendered:
-    """Every artifact rendered (cached per facts object)."""
-    cached = _CACHE.get(id(facts))
-    if cached is not None and cached[0] is facts:
-        return cached[1]
+    """Every artifact rendered (once per facts object)."""
+    cached = facts.memo.get(__name__)
+    if isinstance(cached, Rendered):
+        return cached
     files: dict[str, str] = {}
     owners: dict[str, str] = {}
     for artifact in ARTIFACTS:
-        for path, text in artifact.render(facts).items():
+        for path, text in rendered(facts, artifact).items():
             if path in files:
                 raise AssertionError(f"{path} wird von zwei Artefakten erzeugt ({owners[path]}, {artifact.TITLE})")
             files[path] = text
             owners[path] = artifact.TITLE
-    rendered = Rendered(files, owners)
-    _CACHE.clear()
-    _CACHE[id(facts)] = (facts, rendered)
-    return rendered
+    result = Rendered(files, owners)
+    facts.memo[__name__] = result
+    return result
 
 
 __all__ = ["ARTIFACTS", "GENERATED_MARK", "Rendered", "render_all"]

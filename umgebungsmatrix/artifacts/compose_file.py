@@ -111,7 +111,7 @@ def service_entry(facts: Facts, stage: ComposeStage, service: ComposeService) ->
 def document(facts: Facts) -> dict[str, Any]:
     stage = facts.compose_stage
     services = {s.name: service_entry(facts, stage, s) for s in stage.services}
-    volumes = {s.volume: {} for s in stage.services if s.volume}
+    volumes: dict[str, dict[str, Any]] = {s.volume: {} for s in stage.services if s.volume}
     return {"services": services, "volumes": volumes}
 
 

@@ -19,7 +19,7 @@ import jinja2
 from ..facts import CloudStage, ComposeStage, Facts, Stage, relative_link
 from ..facts.templates import prozent
 from . import cloudrun_manifests, compose_file, deploy_scripts, env_example
-from .common import HEADER_TEXT
+from .common import HEADER_TEXT, rendered
 
 TITLE = "Stage-Seiten"
 PAGES_DIR = "stages"          # below docs/
@@ -207,6 +207,6 @@ def render_page(facts: Facts, stage: Stage, files: dict[str, str]) -> str:
 def render(facts: Facts) -> dict[str, str]:
     files: dict[str, str] = {}
     for artifact in (compose_file, env_example, cloudrun_manifests, deploy_scripts):
-        files.update(artifact.render(facts))
+        files.update(rendered(facts, artifact))
     return {f"docs/{page_path(stage)}": render_page(facts, stage, files) for stage in facts.stages}
 

@@ -14,6 +14,7 @@ Round trip (both readers give back the input) is tested.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -37,6 +38,7 @@ class Flow(list[Any]):
     """A list written on one line: `[a, b, 'c d']`."""
 
 
+@functools.lru_cache(maxsize=8192)
 def is_plain_safe(text: str, flow: bool = False) -> bool:
     """Whether `text` can be written unquoted and is read back as this same string by YAML 1.1 and 1.2."""
     if not text or text != text.strip() or "\n" in text:

@@ -13,7 +13,7 @@ reader needs `getattr(x, "field", None)`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..matrix import model as m
 
@@ -189,6 +189,7 @@ class Facts:
     compose_stage: ComposeStage
     cloud_stages: tuple[CloudStage, ...]
     cache: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # renders of artifacts
 
     @property
     def platform(self) -> m.Plattform:

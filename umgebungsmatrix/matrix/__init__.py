@@ -10,6 +10,7 @@ Rules that need rendered templates or derived values run in the facts layer;
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,8 +134,9 @@ def from_loaded(file: Path, loaded: Loaded, docs_dir: Path | None) -> Source:
     return Source(file, matrix, loaded)
 
 
+@functools.cache
 def json_schema() -> str:
-    """The JSON Schema of the matrix, as committed in matrix/umgebungen.schema.json."""
+    """The JSON Schema of the matrix, as committed in matrix/umgebungen.schema.json (depends on the code only)."""
     schema = Matrix.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Umgebungsmatrix"

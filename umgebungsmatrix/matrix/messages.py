@@ -110,7 +110,7 @@ def _clean_path(err: dict[str, Any], data: Any) -> PathKey:
 
 def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
     problems = []
-    for err in exc.errors(include_url=False):
-        path = _clean_path(err, data)
-        problems.append(Problem(path, german_message(err)))
+    for details in exc.errors(include_url=False):
+        err = dict(details)
+        problems.append(Problem(_clean_path(err, data), german_message(err)))
     return problems
