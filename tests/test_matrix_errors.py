@@ -231,3 +231,23 @@ def test_missing_file_is_exit_2(code_copy: Path):
     result = run_cli(code_copy, "validate", "gibt-es-nicht.yaml")
     assert result.returncode == 2
     assert result.stderr.startswith("gibt-es-nicht.yaml: (Wurzel): Datei nicht gefunden")
+
+
+# --- YAML 1.1-only spellings: a 1.1 reader (PyYAML) and a 1.2 reader (gcloud, Compose v2) disagree ----
+
+@pytest.mark.parametrize("old,new,shown,path", [
+    ("    port: 8000\n", "    port: 22:22\n", "„22:22“ ist mehrdeutig: YAML 1.1 liest Zahl 1342, YAML 1.2 liest Text '22:22'",
+     "dienstarten.web.port"),
+    ("      pitr: true\n", "      pitr: yes\n", "„yes“ ist mehrdeutig: YAML 1.1 liest Wahrheitswert True", "stages[0].datenbank.pitr"),
+    ("      pitr: true\n", "      pitr: off\n", "„off“ ist mehrdeutig", "stages[0].datenbank.pitr"),
+    ("    version: 16\n", "    version: 016\n", "„016“ ist mehrdeutig: YAML 1.1 liest Zahl 14, YAML 1.2 liest Zahl 16",
+     "plattform.postgres.version"),
+    ("sampling_prozent: 25", "sampling_prozent: 2.5e1", "„2.5e1“ ist mehrdeutig", "stages[1].langfuse.sampling_prozent"),
+], ids=["sexagesimal", "yes", "off", "oktal", "exponent"])
+def test_yaml_11_only_spellings_are_refused_with_a_hint(old, new, shown, path):
+    broken = replace_once(ORIGINAL.replace("      pitr: false\n", "      pitr: true\n", 1), old, new)
+    lines = errors(broken)
+    hit = [line for line in lines if f": {path}: " in line and shown in line]
+    assert hit, "\n".join(lines)
+    assert "in Anführungszeichen setzen" in hit[0]
+    assert re.match(rf"{REL}:{line_of(broken, new.strip())}:\d+: ", hit[0])

@@ -8,11 +8,12 @@ and points at the docs page that explains it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from collections.abc import Mapping
 
-from umgebungsmatrix.artifacts import env_example
+from umgebungsmatrix.artifacts import env_example, render_all
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 from umgebungsmatrix.artifacts.compose_file import env_file_ref
 from umgebungsmatrix.facts import ComposeService, ComposeStage, Facts
@@ -83,7 +84,22 @@ def compose_guardrails(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         return [Finding("compose-yaml", f"kein gültiges YAML: {parsed.problem}", parsed.path,
                         facts.matrix.seiten.get("compose", ""))]
     ctx = Ctx(facts, text, parsed, artifacts.get(env_example.path(facts)))
-    return [finding for fn in RULES for finding in fn(ctx)]
+    findings = [finding for fn in RULES for finding in fn(ctx)]
+    if render_all(facts).get(COMPOSE_FILE) == text:  # the unedited render: the cause is in the matrix
+        findings = [_to_matrix(ctx, f) for f in findings]
+    return findings
+
+
+def _to_matrix(ctx: Ctx, finding: Finding) -> Finding:
+    """Point a finding on the unedited render at the matrix line of its service (file line as context)."""
+    prefix = f"{COMPOSE_FILE}:"
+    if not finding.where.startswith(prefix) or not finding.where[len(prefix):].isdigit():
+        return finding
+    line = int(finding.where[len(prefix):])
+    starts = sorted((int(ctx.where("services", name).rsplit(":", 1)[-1]), name) for name in ctx.planned)
+    owner = next((name for start, name in reversed(starts) if start <= line), None)
+    origin = ctx.planned[owner].origin if owner else ctx.stage.origin
+    return replace(finding, where=ctx.facts.where(origin), context=finding.where)
 
 
 @rule

@@ -10,6 +10,7 @@ plain Python data from it ourselves so that we can
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Any
 
@@ -104,19 +105,24 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
-        return self._scalar(node)
+        return self._scalar(node, path)
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node, path: PathKey = ()) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise YamlProblems([Problem((), "Schlüssel müssen einfache Werte sein", _loc(node))])
-        return self.loader.construct_object(node)
+        value = self.loader.construct_object(node)
+        if not node.style:  # plain (unquoted; libyaml says "", PyYAML None): 1.1 and 1.2 must agree
+            problem = ambiguous(node.value, value)
+            if problem:
+                self.problems.append(Problem(path, problem, _loc(node)))
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise YamlProblems([Problem(path, "Merge-Schlüssel „<<“ sind nicht erlaubt", _loc(key_node))])
-            key = self._scalar(key_node)
+            key = self._scalar(key_node, path)
             child = path + (key,)
             if key in result:
                 first = self.key_positions[child]
@@ -127,6 +133,45 @@ class _Builder:
             self.key_positions[child] = _loc(key_node)
             result[key] = self.build(value_node, child)
         return result
+
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution): what a 1.2 reader
+# (ruamel.yaml, gcloud, Go yaml.v3) makes of a plain scalar; everything else is a string.
+_NULL_12 = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL_12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_12 = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$")
+
+
+def yaml12(text: str) -> Any:
+    """The value a YAML 1.2 (core schema) reader gives a plain scalar."""
+    if _NULL_12.match(text):
+        return None
+    if text in _BOOL_12:
+        return _BOOL_12[text]
+    if _INT_12.match(text):
+        return int(text[2:], 8) if text.startswith("0o") else int(text, 16) if text.startswith("0x") else int(text)
+    if _FLOAT_12.match(text):
+        special = text.lstrip("+-").lower()
+        if special in (".inf", ".nan"):
+            return float(("-" if text.startswith("-") else "") + special[1:])
+        return float(text)
+    return text
+
+
+def ambiguous(text: str, value_11: Any) -> str | None:
+    """German problem when a plain scalar reads differently under YAML 1.1 (PyYAML) and 1.2, else None."""
+    value_12 = yaml12(text)
+    same = type(value_11) is type(value_12) and (value_11 == value_12 or value_11 != value_11 and value_12 != value_12)
+    if same:
+        return None
+    return (f"„{text}“ ist mehrdeutig: YAML 1.1 liest {_shown(value_11)}, YAML 1.2 liest {_shown(value_12)}; "
+            f"in Anführungszeichen setzen (\"{text}\") oder eindeutig schreiben")
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "Wahrheitswert", int: "Zahl", float: "Zahl", str: "Text", type(None): "nichts"}.get(type(value), "")
+    return f"{kind} {value!r}" if value is not None else "nichts (null)"
 
 
 def _loc(node: yaml.Node) -> Location:
