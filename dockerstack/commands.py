@@ -13,8 +13,8 @@ import argparse
 import os
 import time
 
-
 from umgebungsmatrix.facts import Facts
+
 
 def status(_args: argparse.Namespace, _facts: Facts) -> int:
     from . import engine
@@ -25,8 +25,10 @@ def status(_args: argparse.Namespace, _facts: Facts) -> int:
         return 0
     if os.environ.get("REQUIRE_DOCKER") == "1":
         raise engine.DockerUnavailable(f"✗ REQUIRE_DOCKER=1, aber {reason}")
-    print(f"⚠ Docker-Stack-Prüfungen übersprungen: {reason}. "
-          "(Starten: siehe docs/runbooks/docker-stack.md; CI erzwingt sie mit REQUIRE_DOCKER=1)")
+    print(
+        f"⚠ Docker-Stack-Prüfungen übersprungen: {reason}. "
+        "(Starten: siehe docs/runbooks/docker-stack.md; CI erzwingt sie mit REQUIRE_DOCKER=1)"
+    )
     return 0
 
 
@@ -38,8 +40,10 @@ def images(_args: argparse.Namespace, facts: Facts) -> int:
     started = time.monotonic()
     tags = offline.ensure_all(facts)
     removed = offline.prune_stale(tags)
-    print(f"✓ {len(tags)} Offline-Images bereit in {time.monotonic() - started:.0f} s"
-          + (f", {removed} veraltete Tags entfernt" if removed else ""))
+    print(
+        f"✓ {len(tags)} Offline-Images bereit in {time.monotonic() - started:.0f} s"
+        + (f", {removed} veraltete Tags entfernt" if removed else "")
+    )
     for name, tag in tags.items():
         print(f"    {name:9} {tag}")
     return 0

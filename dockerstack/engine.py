@@ -1,17 +1,32 @@
-"""Docker engine and compose CLI detection; small subprocess helpers."""
+"""Docker engine access (docker SDK for Python) and compose CLI detection.
+
+The engine is reached through the docker SDK (`client()`: one cached client
+over the socket from DOCKER_HOST or the default); its errors become German
+InputErrors (exit 2) with `api(what)`. Two things stay CLI on purpose:
+compose itself (`docker compose` v2 or `docker-compose` v1) and
+`docker build`/`docker import` (BuildKit and a streamed tar need the CLI;
+the SDK only drives the slow classic builder).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from umgebungsmatrix.errors import InputError
 
-ENGINE_TIMEOUT = 15
+if TYPE_CHECKING:
+    import docker as sdk
+
+ENGINE_TIMEOUT = 15  # seconds: does the engine answer at all?
+API_TIMEOUT = 600  # seconds per API call once it does (removing a container with vfs is slow)
 
 
 class DockerUnavailable(InputError):
@@ -19,7 +34,55 @@ class DockerUnavailable(InputError):
 
 
 class DockerFailed(InputError):
-    """A docker command failed; German message with the command's output tail."""
+    """A docker command or API call failed; German message with the engine's reason."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return (text.splitlines() or ["keine Antwort"])[-1][:300]
+
+
+@functools.cache
+def client() -> sdk.DockerClient:
+    """The docker SDK client (cached); DockerUnavailable with a German reason otherwise."""
+    try:
+        import docker as sdk
+    except ImportError:
+        raise DockerUnavailable("das Python-Paket „docker“ fehlt in .venv (`make venv` installiert es)") from None
+    try:
+        found = sdk.from_env(timeout=ENGINE_TIMEOUT)
+        found.ping()
+    except sdk.errors.DockerException as exc:
+        raise DockerUnavailable(
+            f"die Docker-Engine läuft nicht oder ist nicht erreichbar ({_first_line(exc)})"
+        ) from None
+    found.api.timeout = API_TIMEOUT
+    return found
+
+
+@contextlib.contextmanager
+def api(what: str) -> Iterator[None]:
+    """Turn SDK errors inside the block into German InputErrors: `with api("Container auflisten"): ...`.
+
+    docker.errors.NotFound passes unchanged, callers decide what a missing object means."""
+    import docker as sdk
+    import requests
+
+    try:
+        yield
+    except sdk.errors.NotFound:
+        raise
+    except sdk.errors.APIError as exc:
+        raise DockerFailed(f"Docker: {what} schlug fehl: {_first_line(exc)}") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, sdk.errors.DockerException) as exc:
+        raise DockerUnavailable(f"die Docker-Engine antwortet nicht ({what}: {_first_line(exc)})") from None
+
+
+def not_found() -> type[Exception]:
+    """docker.errors.NotFound (the SDK is imported lazily)."""
+    import docker as sdk
+
+    return sdk.errors.NotFound
 
 
 @dataclass(frozen=True)
@@ -35,7 +98,7 @@ class Compose:
 
 def _quiet(argv: list[str], timeout: float = ENGINE_TIMEOUT) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -53,13 +116,8 @@ def unavailable_reason() -> str | None:
 @functools.cache
 def engine_ok() -> str:
     """Server version of the running engine; DockerUnavailable otherwise."""
-    if shutil.which("docker") is None:
-        raise DockerUnavailable("kein `docker`-Programm im PATH (Docker ist nicht installiert)")
-    done = _quiet(["docker", "version", "--format", "{{.Server.Version}}"])
-    if done is None or done.returncode != 0 or not done.stdout.strip():
-        detail = (done.stderr.strip().splitlines() or ["keine Antwort"])[-1] if done else "Zeitüberschreitung"
-        raise DockerUnavailable(f"die Docker-Engine läuft nicht oder ist nicht erreichbar ({detail})")
-    return done.stdout.strip()
+    with api("Version abfragen"):
+        return str(client().version().get("Version") or "?")
 
 
 @functools.cache
@@ -95,6 +153,10 @@ def builder() -> Builder:
     """Prefer BuildKit (far faster with the vfs storage driver): via buildx,
     or via a docker client older than 23 that has BuildKit built in.
     Otherwise the classic builder."""
+    if shutil.which("docker") is None:
+        raise DockerUnavailable(
+            "kein `docker`-Programm im PATH: Images bauen braucht die Docker-CLI (Debian: apt-get install docker.io)"
+        )
     env = dict(os.environ)
     done = _quiet(["docker", "buildx", "version"])
     if done is not None and done.returncode == 0:
@@ -115,29 +177,12 @@ def _all_dockers() -> list[str]:
     return seen
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True,
-           input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `docker ARGS`, capture output; DockerFailed with German message on error."""
-    argv = ["docker", *args]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input_text)
-    except subprocess.TimeoutExpired:
-        raise DockerFailed(f"`{' '.join(argv[:4])} …` brauchte länger als {timeout:.0f} s") from None
-    if check and done.returncode != 0:
-        raise DockerFailed(f"`{' '.join(argv[:4])} …` schlug fehl: {_tail(done.stderr or done.stdout)}")
-    return done
-
-
-def _tail(text: str, lines: int = 12) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-    return "\n    " + "\n    ".join(kept) if kept else "(keine Ausgabe)"
-
-
 def wait_for_engine(seconds: float = 60) -> str:
     """Poll until the engine answers (used after starting dockerd in CI)."""
     deadline = time.monotonic() + seconds
     while True:
         engine_ok.cache_clear()
+        client.cache_clear()
         try:
             return engine_ok()
         except DockerUnavailable:

@@ -5,6 +5,12 @@ debootstrap and imported into docker; the other images build on it from
 Dockerfiles in compose/offline/<name>/. Every image is tagged with a hash of
 its build context (files + build arguments, including the parents' tags),
 so an unchanged image is never rebuilt and a changed input always is.
+
+Several checkouts (branches, worktrees) share one engine, each with its own
+content hashes. So a run pins the images it uses under its own tags
+(`pin`, removed by the run or the next sweep), and `prune_stale` only
+removes tags nobody has used for PRUNE_AFTER seconds: neither can delete an
+image another run is about to start.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from umgebungsmatrix.artifacts import render_all
 from umgebungsmatrix.artifacts.app_facts import schema_file
@@ -63,8 +70,12 @@ def _constraint(package: str) -> str:
 
 def host_ca_bundle() -> str | None:
     """The host's CA bundle (TLS-inspecting proxies), repo-external path."""
-    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"),
-                      os.environ.get("REQUESTS_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt"):
+    for candidate in (
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("PIP_CERT"),
+        os.environ.get("REQUESTS_CA_BUNDLE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -72,37 +83,71 @@ def host_ca_bundle() -> str | None:
 
 SPECS: dict[str, Spec] = {
     "python": Spec("python", parents=("base",), extra=lambda _m: (("@host-ca", "host-ca.crt"),)),
-    "postgres": Spec("postgres", parents=("python", "base"), args=lambda m: {
-        "PGSERVER_VERSION": _constraint("pgserver"),
-        "EXPECTED_MAJOR": str(m.platform.postgres.version)}),
-    "redis": Spec("redis", parents=("base",), args=lambda m: {
-        "EXPECTED_MAJOR": str(m.platform.redis.version)}),
+    "postgres": Spec(
+        "postgres",
+        parents=("python", "base"),
+        args=lambda m: {
+            "PGSERVER_VERSION": _constraint("pgserver"),
+            "EXPECTED_MAJOR": str(m.platform.postgres.version),
+        },
+    ),
+    "redis": Spec("redis", parents=("base",), args=lambda m: {"EXPECTED_MAJOR": str(m.platform.redis.version)}),
     "litellm": Spec("litellm", parents=("python",)),
-    "app": Spec("app", parents=("python",), extra=lambda m: (
-        ("compose/app", "app"), ("constraints.txt", "constraints.txt"),
-        (schema_file(m), f"schema/{schema_file(m)}"))),
+    "app": Spec(
+        "app",
+        parents=("python",),
+        extra=lambda m: (
+            ("compose/app", "app"),
+            ("constraints.txt", "constraints.txt"),
+            (schema_file(m), f"schema/{schema_file(m)}"),
+        ),
+    ),
 }
+
 
 def tag_of(name: str, digest: str) -> str:
     return f"{REPOSITORY}/{name}:{digest[:16]}"
 
 
-def image_present(tag: str) -> bool:
-    return engine.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0
+def image_id(ref: str) -> str | None:
+    """Id of the local image `ref`, None when there is none."""
+    with engine.api(f"Image {ref} prüfen"):
+        try:
+            return str(engine.client().api.inspect_image(ref)["Id"])
+        except engine.not_found():
+            return None
+
+
+def image_present(ref: str) -> bool:
+    return image_id(ref) is not None
+
+
+def tag_image(image: str, ref: str) -> None:
+    """Give image `image` (id or reference) the tag `ref` (repository:tag)."""
+    repository, _, tag = ref.rpartition(":")
+    with engine.api(f"Tag {ref} setzen"):
+        engine.client().api.tag(image, repository, tag, force=True)
 
 
 # ---------------------------------------------------------------- base image
 # Removed from the debootstrap tree before import, and kept out of later
 # apt installs: every container copies its whole image with the vfs storage
 # driver, so a small base makes every start faster.
-SLIM_REMOVE = ("var/lib/apt/lists", "var/cache/apt", "usr/share/locale", "usr/share/doc",
-               "usr/share/man", "usr/share/info")
+SLIM_REMOVE = (
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "usr/share/locale",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+)
 SLIM_FILES = {
     "etc/dpkg/dpkg.cfg.d/01-umx-slim": "".join(
-        f"path-exclude=/{p}/*\n" for p in ("usr/share/locale", "usr/share/doc", "usr/share/man", "usr/share/info"))
+        f"path-exclude=/{p}/*\n" for p in ("usr/share/locale", "usr/share/doc", "usr/share/man", "usr/share/info")
+    )
     + "path-include=/usr/share/locale/locale.alias\n",
     "etc/apt/apt.conf.d/01-umx-slim": 'APT::Keep-Downloaded-Packages "false";\n'
-                                       'Acquire::Languages "none";\nAPT::Install-Recommends "false";\n',
+    'Acquire::Languages "none";\nAPT::Install-Recommends "false";\n',
 }
 
 
@@ -117,8 +162,9 @@ def ensure_base() -> str:
         say(f"✓ Basis-Image {tag} (aus dem Cache)")
         return tag
     if shutil.which("debootstrap") is None:
-        raise BuildFailed("debootstrap fehlt (apt-get install debootstrap), "
-                          "ohne es lässt sich das Offline-Basis-Image nicht bauen")
+        raise BuildFailed(
+            "debootstrap fehlt (apt-get install debootstrap), ohne es lässt sich das Offline-Basis-Image nicht bauen"
+        )
     if os.geteuid() != 0:
         raise BuildFailed("debootstrap braucht root-Rechte, um das Offline-Basis-Image zu bauen")
     started = time.monotonic()
@@ -126,8 +172,9 @@ def ensure_base() -> str:
     with tempfile.TemporaryDirectory(prefix="umx-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         try:
-            code, tail = run_logged(["debootstrap", f"--variant={DEBIAN_VARIANT}", DEBIAN_SUITE, str(rootfs),
-                                     DEBIAN_MIRROR], "debootstrap")
+            code, tail = run_logged(
+                ["debootstrap", f"--variant={DEBIAN_VARIANT}", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR], "debootstrap"
+            )
             if code != 0:
                 raise BuildFailed(f"debootstrap schlug fehl (Exit {code}):\n{tail}")
             import_rootfs(rootfs, tag)
@@ -144,7 +191,7 @@ def _unmount_below(root: Path) -> None:
     except OSError:
         return
     for point in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
-        subprocess.run(["umount", "--lazy", point], capture_output=True)
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
 
 
 def import_rootfs(rootfs: Path, tag: str) -> None:
@@ -165,7 +212,7 @@ def import_rootfs(rootfs: Path, tag: str) -> None:
     tar.stdout.close()
     if tar.wait() != 0 or code != 0:
         raise BuildFailed(f"docker import schlug fehl:\n{tail}")
-    engine.docker("tag", tag, latest_of("base"))
+    tag_image(tag, latest_of("base"))
 
 
 # ------------------------------------------------------------ derived images
@@ -176,8 +223,12 @@ def _copy_tree(src: Path, dest: Path) -> None:
         return
     if not src.is_dir():
         raise BuildFailed(f"{src.relative_to(ROOT)} fehlt, wird aber für ein Offline-Image gebraucht")
-    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=lambda _d, names: [n for n in names if n in _SKIP or n.endswith(
-        (".pyc", ".egg-info"))])
+    shutil.copytree(
+        src,
+        dest,
+        dirs_exist_ok=True,
+        ignore=lambda _d, names: [n for n in names if n in _SKIP or n.endswith((".pyc", ".egg-info"))],
+    )
 
 
 def assemble(spec: Spec, facts: Facts, dest: Path) -> None:
@@ -192,7 +243,7 @@ def assemble(spec: Spec, facts: Facts, dest: Path) -> None:
         _copy_tree(ROOT / source, dest / target)
         for path, text in rendered.items():  # e.g. compose/app/plattform/fakten.py: never a stale copy
             if path.startswith(source.rstrip("/") + "/") or path == source:
-                inner = dest / target / path[len(source):].lstrip("/") if path != source else dest / target
+                inner = dest / target / path[len(source) :].lstrip("/") if path != source else dest / target
                 inner.parent.mkdir(parents=True, exist_ok=True)
                 inner.write_text(text, encoding="utf-8")
 
@@ -231,7 +282,7 @@ def ensure(name: str, facts: Facts, built: dict[str, str]) -> str:
             say(f"✓ Image {tag} (aus dem Cache)")
         else:
             _build(name, tag, context, args)
-    engine.docker("tag", tag, latest_of(name))
+    tag_image(tag, latest_of(name))
     built[name] = tag
     return tag
 
@@ -265,11 +316,23 @@ PROBE_TIMEOUT = 20.0
 
 def registry_reachable() -> bool:
     """True when a pull of a tiny upstream image succeeds quickly."""
+    import docker as sdk
+    import requests
+
     try:
-        done = engine.docker("pull", "--quiet", REGISTRY_PROBE, check=False, timeout=PROBE_TIMEOUT)
-    except engine.DockerFailed:
+        probe = sdk.from_env(timeout=PROBE_TIMEOUT)
+    except sdk.errors.DockerException:
         return False
-    return done.returncode == 0
+    try:
+        for chunk in probe.api.pull(REGISTRY_PROBE, tag="latest", stream=True, decode=True):
+            if isinstance(chunk, dict) and chunk.get("error"):
+                return False
+        probe.api.inspect_image(f"{REGISTRY_PROBE}:latest")
+        return True
+    except (sdk.errors.DockerException, requests.exceptions.RequestException):
+        return False
+    finally:
+        probe.close()
 
 
 def needed_images(facts: Facts) -> list[str]:
@@ -277,12 +340,98 @@ def needed_images(facts: Facts) -> list[str]:
     return list(dict.fromkeys(offline_services(facts).values()))
 
 
-def prune_stale(keep: dict[str, str]) -> int:
-    """Remove older content-hash tags of the offline images (keeps the current ones)."""
-    listing = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}", f"{REPOSITORY}/*", check=False).stdout
+# ------------------------------------------------------------- sharing the engine
+PIN_REPOSITORY = f"{REPOSITORY}-lauf"  # outside REPOSITORY/*: no prune (of any version) lists these
+PRUNE_AFTER = 3600.0  # seconds: a tag that anybody tagged more recently stays
+
+
+def pin_ref(name: str, run_id: str) -> str:
+    return f"{PIN_REPOSITORY}/{name}:{run_id}"
+
+
+def pin(facts: Facts, tags: dict[str, str], run_id: str) -> dict[str, str]:
+    """Tag every image of a run under the run's id, by image id; name -> pinned reference.
+
+    A content-hash tag removed meanwhile (another checkout's prune) is rebuilt
+    once (from the build cache: seconds)."""
+    out: dict[str, str] = {}
+    for name, wanted in tags.items():
+        tag = wanted
+        for attempt in range(2):
+            found = image_id(tag)
+            if found is not None:
+                try:
+                    tag_image(found, pin_ref(name, run_id))
+                    break
+                except engine.not_found():  # removed between the two calls
+                    pass
+            if attempt:
+                raise BuildFailed(f"Image {tag} verschwindet immer wieder (räumt ein anderer Prozess Images weg?)")
+            say(f"  Image {tag} wurde inzwischen entfernt (ein anderer Lauf?); baue es erneut …")
+            tag = ensure(name, facts, {})
+        out[name] = pin_ref(name, run_id)
+    return out
+
+
+def sweep_pins(stale: Callable[[str], bool]) -> int:
+    """Remove the pin tags of runs for which stale(run_id) is true; how many were removed.
+
+    Removing a pin only deletes the image when no other tag or container keeps it."""
+    api = engine.client().api
+    with engine.api("Lauf-Tags auflisten"):
+        found = api.images(name=f"{PIN_REPOSITORY}/*")
+    refs = [ref for image in found for ref in image.get("RepoTags") or () if ref.startswith(f"{PIN_REPOSITORY}/")]
+    removed = 0
+    for ref in refs:
+        if not stale(ref.rpartition(":")[2]):
+            continue
+        try:
+            with engine.api(f"Lauf-Tag {ref} entfernen"):
+                api.remove_image(ref)
+            removed += 1
+        except (engine.not_found(), engine.DockerFailed):  # gone already, or a container still uses it
+            continue
+    return removed
+
+
+def _tagged_at(text: str | None) -> float:
+    """Epoch seconds of the engine's LastTagTime (0 when unknown)."""
+    try:
+        stamp = datetime.strptime((text or "")[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return max(stamp.timestamp(), 0.0)
+
+
+def prune_stale(keep: dict[str, str], older_than: float = PRUNE_AFTER) -> int:
+    """Remove content-hash tags of the offline images in `keep` that are not current and that
+    nobody has tagged for `older_than` seconds (a checkout tags its images on every run)."""
+    api = engine.client().api
     current = set(keep.values()) | {latest_of(name) for name in keep}
-    stale = [ref for ref in listing.split() if ref not in current and not ref.endswith(":<none>")
-             and ref.split(":", 1)[0].rsplit("/", 1)[-1] in keep]
-    if stale:
-        engine.docker("rmi", *stale, check=False, timeout=300)
-    return len(stale)
+    with engine.api("Offline-Images auflisten"):
+        found = api.images(name=f"{REPOSITORY}/*")
+    now = time.time()
+    removed = 0
+    for image in found:
+        refs = [
+            ref
+            for ref in image.get("RepoTags") or ()
+            if ref not in current and not ref.endswith(":<none>") and ref.split(":", 1)[0].rsplit("/", 1)[-1] in keep
+        ]
+        if not refs:
+            continue
+        try:
+            with engine.api(f"Image {image['Id'][:19]} prüfen"):
+                tagged = _tagged_at((api.inspect_image(image["Id"]).get("Metadata") or {}).get("LastTagTime"))
+        except engine.not_found():
+            continue
+        if now - tagged < older_than:
+            continue
+        for ref in refs:
+            try:
+                with engine.api(f"Tag {ref} entfernen"):
+                    api.remove_image(ref)
+                removed += 1
+            except (engine.not_found(), engine.DockerFailed):  # gone, or in use by a container
+                continue
+    return removed

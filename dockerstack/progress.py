@@ -8,7 +8,8 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import IO
 
 HEARTBEAT = 15.0  # seconds without a shown line before a "still working" note
 
@@ -21,17 +22,30 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run_logged(argv: Sequence[str], label: str, *, env: dict[str, str] | None = None,
-               stdin=None, show: Callable[[str], bool] | None = None) -> tuple[int, str]:
+def run_logged(
+    argv: Sequence[str],
+    label: str,
+    *,
+    env: dict[str, str] | None = None,
+    stdin=None,
+    show: Callable[[str], bool] | None = None,
+) -> tuple[int, str]:
     """Run argv; print '  label: <line>' for interesting lines (deduplicated
     by phase) and a heartbeat while quiet. Returns (exit code, log tail)."""
     show = show or (lambda line: bool(_SHOWN.match(line)))
-    log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-    started = last_shown = time.monotonic()
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        code = _follow(argv, label, log, env=env, stdin=stdin, show=show)
+        log.seek(0)
+        return code, "".join(log.readlines()[-25:])
+
+
+def _follow(argv: Sequence[str], label: str, log: IO[str], *, env, stdin, show: Callable[[str], bool]) -> int:
+    started = time.monotonic()
     last_phase = ""
-    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin,
-                            text=True, errors="replace", env=env)
-    state = {"last": last_shown}
+    proc = subprocess.Popen(
+        list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin, text=True, errors="replace", env=env
+    )
+    state = {"last": started}
     stop = threading.Event()
 
     def heartbeat() -> None:
@@ -44,9 +58,9 @@ def run_logged(argv: Sequence[str], label: str, *, env: dict[str, str] | None = 
     beat.start()
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            line = line.rstrip()
+        for raw in proc.stdout:
+            log.write(raw)
+            line = raw.rstrip()
             if not show(line):
                 continue
             phase = line.split()[1] if line.startswith("I: ") else line
@@ -54,17 +68,13 @@ def run_logged(argv: Sequence[str], label: str, *, env: dict[str, str] | None = 
                 say(f"  {label}: {line[:110]}")
                 last_phase = phase
                 state["last"] = time.monotonic()
-        code = proc.wait()
+        return proc.wait()
     except BaseException:
         proc.kill()
         proc.wait()
         raise
     finally:
         stop.set()
-    log.seek(0)
-    tail = "".join(log.readlines()[-25:])
-    log.close()
-    return code, tail
 
 
 def elapsed(started: float) -> str:

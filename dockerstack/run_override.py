@@ -24,8 +24,15 @@ SCHEMA_MOUNT = "/run/umgebungsmatrix/schema.sql"
 
 
 # ------------------------------------------------------------------ per run
-def run_override(compose_doc: dict[str, Any], run_id: str, pid: int,
-                 schema: Path | None, schema_env: str, schema_services: list[str]) -> dict[str, Any]:
+def run_override(
+    compose_doc: dict[str, Any],
+    run_id: str,
+    pid: int,
+    *,
+    schema: Path | None,
+    schema_env: str,
+    schema_services: list[str],
+) -> dict[str, Any]:
     """Labels on every service, network and volume; short health intervals."""
     labels = {LABEL_RUN: run_id, LABEL_PID: str(pid)}
     services: dict[str, Any] = {}

@@ -8,24 +8,28 @@
 
 Every service, network and volume carries the labels umgebungsmatrix.run
 and umgebungsmatrix.pid (run override), so a run that was killed hard is
-cleaned up by the next one. Secrets are random per run and live in a temp
-env file; the developer's own .env is never read or touched.
+cleaned up by the next one; so are the run's image pins (dockerstack.images:
+tags named after the run). Secrets are random per run and live in a temp env
+file; the developer's own .env is never read or touched.
+
+Compose (the CLI) creates and starts the stack; everything else talks to the
+engine through the docker SDK: state, health, ports, logs, exec, removal.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import posixpath
 import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -37,11 +41,12 @@ from umgebungsmatrix.errors import InputError
 from umgebungsmatrix.facts import Facts
 
 from . import engine
+from . import images as offline_images
 from .engine import DockerFailed
-from .run_override import LABEL_PID, LABEL_RUN, run_env_file, run_override
 from .progress import run_logged
+from .run_override import LABEL_PID, LABEL_RUN, run_env_file, run_override
 
-UP_TIMEOUT = 300.0       # cold container creation with vfs is slow
+UP_TIMEOUT = 300.0  # cold container creation with vfs is slow
 HEALTH_TIMEOUT = 180.0
 PROJECT_LABEL = "com.docker.compose.project"
 WORKDIR_PREFIX = "umx-docker-"
@@ -58,8 +63,8 @@ class Container:
     service: str
     hostname: str
     state: str
-    health: str | None                  # None: no healthcheck
-    ports: dict[int, tuple[str, int]]   # container port -> (host ip, host port)
+    health: str | None  # None: no healthcheck
+    ports: dict[int, tuple[str, int]]  # container port -> (host ip, host port)
 
     @property
     def ready(self) -> bool:
@@ -77,12 +82,21 @@ def _alive(pid: int) -> bool:
 
 
 class ComposeRun:
-    def __init__(self, facts: Facts, *, offline: bool, images: dict[str, str] | None = None,
-                 progress: Callable[[str], None] = print, schema: Path | None = None,
-                 schema_env: str = "", schema_services: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        facts: Facts,
+        *,
+        offline: bool,
+        images: dict[str, str] | None = None,
+        progress: Callable[[str], None] = print,
+        schema: Path | None = None,
+        schema_env: str = "",
+        schema_services: tuple[str, ...] = (),
+    ):
         self.facts = facts
         self.offline = offline
-        self.images = images or {}
+        self.images = images or {}  # offline image name -> content-hash tag
+        self.pinned: dict[str, str] = {}  # offline image name -> this run's pin (what compose starts)
         self.progress = progress
         self.compose = engine.compose_cli()
         self.run_id = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -105,7 +119,7 @@ class ComposeRun:
         path.write_text(text, encoding="utf-8")
         return path
 
-    def _write_project(self, doc, schema, schema_env, schema_services) -> None:  # noqa: ANN001
+    def _write_project(self, doc, schema, schema_env, schema_services) -> None:
         """Project directory mirrors the repo layout, so `../.env` resolves to the run's env file."""
         self.project_dir = self.workdir / posixpath.dirname(COMPOSE_FILE)
         self.project_dir.mkdir(parents=True, exist_ok=True)
@@ -113,15 +127,14 @@ class ComposeRun:
         env_path.parent.mkdir(parents=True, exist_ok=True)
         env_path.write_text(self.env_text, encoding="utf-8")
         env_path.chmod(0o600)
-        override = run_override(doc, self.run_id, os.getpid(), schema, schema_env, schema_services)
+        override = run_override(
+            doc, self.run_id, os.getpid(), schema=schema, schema_env=schema_env, schema_services=schema_services
+        )
         self.run_file = self.workdir / "docker-compose.run.yml"
         self.run_file.write_text(yaml.safe_dump(override, sort_keys=False), encoding="utf-8")
 
     def files(self) -> list[Path]:
-        out = [self.compose_file]
-        if self.offline:
-            out.append(self.offline_file)
-        return out + [self.run_file]
+        return [self.compose_file, *([self.offline_file] if self.offline else []), self.run_file]
 
     def argv(self, *args: str) -> list[str]:
         argv = [*self.compose.argv, "--project-name", self.project, "--project-directory", str(self.project_dir)]
@@ -132,26 +145,34 @@ class ComposeRun:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         env.update({"COMPOSE_HTTP_TIMEOUT": "600", "DOCKER_CLIENT_TIMEOUT": "600"})
-        env.update({image_env(name): tag for name, tag in self.images.items()})
+        env.update({image_env(name): ref for name, ref in (self.pinned or self.images).items()})
         return env
 
     # -- lifecycle -------------------------------------------------------------
     def up(self) -> None:
         self.started = True
+        if self.offline and self.images:
+            self.pinned = offline_images.pin(self.facts, self.images, self.run_id)
         args = ["up", "-d", "--no-build"] + (["--no-color"] if self.compose.major == 1 else [])
         self.progress(f"→ {self.compose} up (Projekt {self.project}) …")
         code, tail = run_logged(self.argv(*args), "compose", env=self.env(), show=_compose_line)
         if code != 0:
-            busy = re.search(r"listen tcp[46]? (\S+): bind: address already in use", tail)
+            busy = _BUSY_PORT.search(tail)
             if busy:
-                raise StackFailed(f"Port {busy.group(1)} ist belegt (ein anderer Prozess oder ein zweiter "
-                                  "Docker-Lauf); die Compose-Datei veröffentlicht feste Ports. Port freigeben "
-                                  f"und erneut starten.\n{_indent(tail)}")
+                raise StackFailed(
+                    f"Port {busy.group(1) or busy.group(2)} ist belegt (ein anderer Prozess oder ein zweiter "
+                    "Docker-Lauf); die Compose-Datei veröffentlicht feste Ports. Port freigeben "
+                    f"und erneut starten.\n{_indent(tail)}"
+                )
             hint = ""
-            if not self.offline and any(w in tail.lower() for w in ("pull access denied", "manifest unknown",
-                                                                     "unauthorized", "no such host", "denied")):
-                hint = ("\nOnline braucht Zugriff auf alle Images der Compose-Datei (auch die eigenen "
-                        "Artefakte); ohne Registry: --offline")
+            if not self.offline and any(
+                w in tail.lower()
+                for w in ("pull access denied", "manifest unknown", "unauthorized", "no such host", "denied")
+            ):
+                hint = (
+                    "\nOnline braucht Zugriff auf alle Images der Compose-Datei (auch die eigenen "
+                    "Artefakte); ohne Registry: --offline"
+                )
             raise StackFailed(f"`compose up` schlug fehl (Exit {code}):\n{_indent(tail)}{self._logs_hint()}{hint}")
         self.wait_healthy()
 
@@ -170,64 +191,71 @@ class ComposeRun:
             time.sleep(0.5)
 
     def containers(self) -> dict[str, Container]:
-        ids = engine.docker("ps", "-aq", "--filter", f"label={PROJECT_LABEL}={self.project}").stdout.split()
-        if not ids:
-            return {}
+        api = engine.client().api
+        with engine.api("Container des Laufs auflisten"):
+            listed = api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
         out: dict[str, Container] = {}
-        for info in json.loads(engine.docker("inspect", *ids).stdout):
+        for item in listed:
+            try:
+                with engine.api("Container prüfen"):
+                    info = api.inspect_container(item["Id"])
+            except engine.not_found():  # removed meanwhile
+                continue
             labels = info["Config"].get("Labels") or {}
             state = info["State"]
             ports = {}
             for key, bindings in (info["NetworkSettings"].get("Ports") or {}).items():
                 if bindings:
-                    ports[int(key.split("/")[0])] = (bindings[0]["HostIp"] or "127.0.0.1",
-                                                     int(bindings[0]["HostPort"]))
-            out[labels.get(SERVICE_LABEL, info["Name"])] = Container(
-                info["Id"], labels.get(SERVICE_LABEL, ""), info["Config"]["Hostname"], state["Status"],
-                (state.get("Health") or {}).get("Status"), ports)
+                    ports[int(key.split("/")[0])] = (bindings[0]["HostIp"] or "127.0.0.1", int(bindings[0]["HostPort"]))
+            service = labels.get(SERVICE_LABEL, "")
+            out[service or info["Name"]] = Container(
+                info["Id"],
+                service,
+                info["Config"]["Hostname"],
+                state["Status"],
+                (state.get("Health") or {}).get("Status"),
+                ports,
+            )
         return out
 
-    def logs(self, service_container: Container, tail: int = 40) -> str:
-        done = engine.docker("logs", "--tail", str(tail), service_container.id, check=False)
-        return (done.stdout + done.stderr).strip()
+    def logs(self, container: Container, tail: int = 40) -> str:
+        try:
+            with engine.api("Logs lesen"):
+                raw = engine.client().api.logs(container.id, tail=tail)
+        except (engine.not_found(), DockerFailed):
+            return "(keine Logs: Container nicht mehr da)"
+        return raw.decode("utf-8", errors="replace").strip()
 
     def exec_detached(self, container: Container, argv: list[str], env: dict[str, str]) -> None:
-        flags = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
-        engine.docker("exec", "-d", *flags, container.id, *argv)
+        api = engine.client().api
+        with engine.api(f"Befehl im Container „{container.service}“ starten"):
+            exec_id = api.exec_create(container.id, argv, environment=env)
+            api.exec_start(exec_id, detach=True)
 
     def down(self) -> None:
-        """Remove everything of this run: containers, networks, volumes. Idempotent."""
+        """Remove everything of this run: containers, networks, volumes, image pins. Idempotent.
+
+        No `compose down`: a throw-away stack needs no graceful stop, and the
+        labels name every object of the run (removed in parallel; the vfs
+        storage driver deletes slowly)."""
         if self.closed:
             return
         self.closed = True
         try:
             if self.started:
-                self.progress(f"→ {self.compose} down -v --remove-orphans (Projekt {self.project}) …")
-                self._remove_containers()
-                run_logged(self.argv("down", "-v", "--remove-orphans", "--timeout", "5"), "compose",
-                           env=self.env(), show=lambda _line: False)
+                self.progress(f"→ Entferne Container, Netze und Volumes (Projekt {self.project}) …")
+                with contextlib.suppress(DockerFailed):  # the label sweep below tries again
+                    remove_containers([c.id for c in self.containers().values()])
         finally:
-            for _attempt in range(3):  # a create in flight during an interrupt may land late
-                if not sweep(label_value=self.run_id, progress=lambda _m: None):
-                    break
-                time.sleep(1)
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def _remove_containers(self) -> None:
-        """A throw-away stack needs no graceful stop: remove all containers at
-        once (in parallel; the vfs storage driver deletes slowly), then
-        `down` only has networks, volumes and orphans left."""
-        try:
-            ids = [c.id for c in self.containers().values()]
-        except DockerFailed:
-            return
-        procs = [subprocess.Popen(["docker", "rm", "--force", "--volumes", cid], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for cid in ids]
-        for proc in procs:
             try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                # until a sweep finds nothing: a create in flight during an interrupt may land late
+                for attempt in range(4):
+                    if not sweep(label_value=self.run_id, progress=lambda _m: None):
+                        break
+                    if attempt:
+                        time.sleep(1)
+            finally:
+                shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- messages --------------------------------------------------------------
     def _explain(self, bad: list[Container], what: str) -> str:
@@ -245,6 +273,12 @@ class ComposeRun:
         return ("\n" + self._explain(bad, "läuft nicht")) if bad else ""
 
 
+# a host process holds the port (docker-proxy), or another container publishes it
+_BUSY_PORT = re.compile(
+    r"listen tcp[46]? (\S+): bind: address already in use|Bind for (\S+) failed: port is already allocated"
+)
+
+
 def _compose_line(line: str) -> bool:
     lowered = line.lower()
     return any(word in lowered for word in ("creat", "start", "health", "error", "warn", "pull"))
@@ -254,47 +288,73 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines())
 
 
-def sweep(label_value: str | None = None, progress: Callable[[str], None] = print) -> int:
-    """Remove containers, networks and volumes of runs whose owner is gone
-    (or, with label_value, of exactly that run). Returns how many were removed."""
-    selector = f"label={LABEL_RUN}" + (f"={label_value}" if label_value else "")
+def remove_containers(ids: list[str]) -> int:
+    """Remove containers with their anonymous volumes, all at once; how many were removed."""
+    if not ids:
+        return 0
+    api = engine.client().api
 
-    def stale(pid_text: str) -> bool:
+    def remove(cid: str) -> int:
+        try:
+            with engine.api("Container entfernen"):
+                api.remove_container(cid, force=True, v=True)
+            return 1
+        except engine.not_found():
+            return 0
+        except DockerFailed:  # e.g. removal already in progress: the next sweep gets it
+            return 0
+
+    with ThreadPoolExecutor(max_workers=min(len(ids), 8)) as pool:
+        return sum(pool.map(remove, ids))
+
+
+def sweep(label_value: str | None = None, progress: Callable[[str], None] = print) -> int:
+    """Remove containers, networks, volumes and image pins of runs whose owner is gone
+    (or, with label_value, of exactly that run). Returns how many were found."""
+    api = engine.client().api
+    selector = {"label": LABEL_RUN + (f"={label_value}" if label_value else "")}
+
+    def stale(labels: dict[str, str] | None) -> bool:
+        pid_text = (labels or {}).get(LABEL_PID, "")
         return bool(label_value) or not (pid_text.isdigit() and _alive(int(pid_text)))
 
-    removed = 0
-    listing = engine.docker("ps", "-a", "--filter", selector, "--format",
-                            f'{{{{.ID}}}} {{{{.Label "{LABEL_PID}"}}}}', check=False).stdout
-    ids = [line.split()[0] for line in listing.splitlines() if line.strip() and stale(_second(line))]
-    if ids:
-        engine.docker("rm", "-f", "-v", *ids, check=False, timeout=300)
-        removed += len(ids)
-    for kind in ("network", "volume"):
-        fmt = "{{.ID}}" if kind == "network" else "{{.Name}}"
-        listing = engine.docker(kind, "ls", "--filter", selector, "--format",
-                                f'{fmt} {{{{.Label "{LABEL_PID}"}}}}', check=False).stdout
-        names = [line.split()[0] for line in listing.splitlines() if line.strip() and stale(_second(line))]
-        if names:
-            engine.docker(kind, "rm", *names, check=False, timeout=120)
-            removed += len(names)
+    with engine.api("Container früherer Läufe auflisten"):
+        ids = [c["Id"] for c in api.containers(all=True, filters=selector) if stale(c.get("Labels"))]
+    remove_containers(ids)
+    found = len(ids)
+    with engine.api("Netze früherer Läufe auflisten"):
+        networks = [n["Id"] for n in api.networks(filters=selector) if stale(n.get("Labels"))]
+    with engine.api("Volumes früherer Läufe auflisten"):
+        volumes = [v["Name"] for v in (api.volumes(filters=selector).get("Volumes") or ()) if stale(v.get("Labels"))]
+    for remove, names in ((api.remove_network, networks), (api.remove_volume, volumes)):
+        for name in names:
+            try:
+                with engine.api("Netz/Volume entfernen"):
+                    remove(name)
+            except (engine.not_found(), DockerFailed):
+                continue
+    found += len(networks) + len(volumes)
+    found += offline_images.sweep_pins(
+        (lambda run_id: run_id == label_value) if label_value else (lambda run_id: not _run_alive(run_id))
+    )
     if not label_value:
-        removed += _sweep_workdirs()
-    if removed and not label_value:
-        progress(f"✓ Reste früherer Läufe entfernt: {removed} Container/Netze/Volumes/Verzeichnisse")
-    return removed
+        found += _sweep_workdirs()
+    if found and not label_value:
+        progress(f"✓ Reste früherer Läufe entfernt: {found} Container/Netze/Volumes/Image-Tags/Verzeichnisse")
+    return found
+
+
+def _run_alive(run_id: str) -> bool:
+    pid = run_id.split("-", 1)[0]
+    return not pid.isdigit() or _alive(int(pid))  # unknown form: not ours to judge, keep it
 
 
 def _sweep_workdirs() -> int:
     """Temp dirs (with the run's throw-away env file) of runs whose process is gone."""
     removed = 0
     for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
-        pid = path.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+        pid = path.name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
         if path.is_dir() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _second(line: str) -> str:
-    parts = line.split()
-    return parts[1] if len(parts) > 1 else ""

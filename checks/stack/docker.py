@@ -37,8 +37,9 @@ OFFLINE_ENV = "STACK_OFFLINE"  # 1: always build local images, 0: use upstream i
 class DockerProvider(Provider):
     name = "docker"
 
-    def __init__(self, plan: StackPlan, progress, migrate: bool = False, schema=None,
-                 offline: bool | None = None, **_options):
+    def __init__(
+        self, plan: StackPlan, progress, migrate: bool = False, schema=None, offline: bool | None = None, **_options
+    ):
         super().__init__(plan, progress)
         self.schema = schema
         self.offline = offline
@@ -50,7 +51,7 @@ class DockerProvider(Provider):
         try:
             return self._start()
         except (DockerUnavailable, DockerFailed, BuildFailed, StackFailed) as exc:
-            raise StackError(str(exc)) from None
+            raise StackError(f"✗ {exc}") from None
 
     def stop(self) -> None:
         if self.run is None:
@@ -75,11 +76,18 @@ class DockerProvider(Provider):
             tags = images.ensure_all(facts)
             images.prune_stale(tags)
             self.timings["images"] = time.perf_counter() - started
-        schema_services = tuple(s.name for s in facts.compose_stage.services
-                                if s.profile is None and (s.entry or s.role == "job"))
-        self.run = ComposeRun(facts, offline=offline, images=tags, progress=self.progress,
-                              schema=self.schema.resolve() if self.schema else None,
-                              schema_env=SCHEMA_FILE_ENV, schema_services=schema_services)
+        schema_services = tuple(
+            s.name for s in facts.compose_stage.services if s.profile is None and (s.entry or s.role == "job")
+        )
+        self.run = ComposeRun(
+            facts,
+            offline=offline,
+            images=tags,
+            progress=self.progress,
+            schema=self.schema.resolve() if self.schema else None,
+            schema_env=SCHEMA_FILE_ENV,
+            schema_services=schema_services,
+        )
         started = time.perf_counter()
         self.run.up()
         self.timings["compose_up"] = time.perf_counter() - started
@@ -112,11 +120,21 @@ class DockerProvider(Provider):
             migration_log = run.logs(web, tail=200)
         workers = self._workers(found, inner_redis, redis_url)
         return StackEndpoints(
-            provider=self.name, stage=self.plan.stage.id, database_url=database_url, redis_url=redis_url,
-            web_url=web_url, health_path=self.plan.web.health_path if self.plan.web else None,
-            workers=workers, schema_file=self.plan.schema_file, local=True, fresh=True,
-            migration_log=migration_log, timings=self.timings, psql=pg_bin() / "psql",
-            admin_database_url=database_url.rsplit("/", 1)[0] + "/postgres")
+            provider=self.name,
+            stage=self.plan.stage.id,
+            database_url=database_url,
+            redis_url=redis_url,
+            web_url=web_url,
+            health_path=self.plan.web.health_path if self.plan.web else None,
+            workers=workers,
+            schema_file=self.plan.schema_file,
+            local=True,
+            fresh=True,
+            migration_log=migration_log,
+            timings=self.timings,
+            psql=pg_bin() / "psql",
+            admin_database_url=database_url.rsplit("/", 1)[0] + "/postgres",
+        )
 
     def _workers(self, found: dict[str, Container], inner_redis: str, redis_url: str) -> tuple[WorkerEndpoint, ...]:
         started = time.perf_counter()
@@ -140,11 +158,9 @@ class DockerProvider(Provider):
         for worker, node, broker in pending:
             self._wait_worker(worker, node, broker)
             self.progress(f"✓ Worker {node} bereit (Queues {','.join(worker.queues)})")
-            out.append(WorkerEndpoint(node, worker.stage, worker.service, worker.queues, worker.foreign_queues,
-                                      broker))
+            out.append(WorkerEndpoint(node, worker.stage, worker.service, worker.queues, worker.foreign_queues, broker))
         self.timings["worker"] = time.perf_counter() - started
         return tuple(out)
-
 
     def _wait_worker(self, worker: WorkerPlan, node: str, broker: str) -> None:
         """Ping until the node answers; fail fast when its container is gone."""
@@ -156,12 +172,16 @@ class DockerProvider(Provider):
             container = run.containers().get(service)
             if container is None or container.state != "running":
                 logs = run.logs(container, 20) if container else ""
-                raise StackError(f"Worker-Container „{service}“ läuft nicht mehr ({container.state if container else 'fehlt'}),"
-                                 f" {node} kann nicht starten:\n{logs}")
+                raise StackError(
+                    f"Worker-Container „{service}“ läuft nicht mehr ({container.state if container else 'fehlt'}),"
+                    f" {node} kann nicht starten:\n{logs}"
+                )
             if time.monotonic() > deadline:
                 logs = run.logs(container, 20)
-                raise StackError(f"Worker {node} meldet sich nach {WORKER_TIMEOUT:.0f} s nicht. "
-                                 f"Letzte Logzeilen von „{service}“:\n{logs}")
+                raise StackError(
+                    f"Worker {node} meldet sich nach {WORKER_TIMEOUT:.0f} s nicht. "
+                    f"Letzte Logzeilen von „{service}“:\n{logs}"
+                )
 
 
 def _env_values(text: str) -> dict[str, str]:
