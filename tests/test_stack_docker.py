@@ -1,10 +1,11 @@
 """The Docker stack (`make check-stack STACK=docker`): the generated compose
 file really started, the same live checks as the embedded provider, the same
-broken realities FAIL, and no container, network or volume of a run
-survives success, failure or interruption.
+broken realities FAIL, and no container, network, volume or image pin of a
+run survives success, failure or interruption.
 
-Without a Docker engine these tests are skipped (with the reason); with
-REQUIRE_DOCKER=1 (CI) they fail instead of skipping.
+The first tests need no engine: what the stack is made of, derived from the
+facts. Without a Docker engine the others are skipped (with the reason);
+with REQUIRE_DOCKER=1 (CI) they fail instead of skipping.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,21 +24,26 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-
 import test_stack as embedded_cases  # the embedded provider's broken realities, reused as they are
-from conftest import ROOT
-from checks.stack import live
+import yaml
+from conftest import MATRIX, ROOT, facts_of
+
+from checks.stack import live as live_checks
 from checks.stack.plan import build_plan
 from checks.stack.result import FAILED, OK
-from dockerstack import engine, images, override
-from dockerstack.override import LABEL_RUN
+from dockerstack import engine, images, run_override, stack
+from dockerstack.run_override import LABEL_PID, LABEL_RUN
+from umgebungsmatrix.artifacts import offline_override, render_all
+from umgebungsmatrix.artifacts.app_facts import schema_file
+from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_PATH
+
+pytestmark = pytest.mark.docker
 
 REASON = engine.unavailable_reason()
 REQUIRED = os.environ.get("REQUIRE_DOCKER") == "1"
-docker_only = pytest.mark.skipif(bool(REASON) and not REQUIRED,
-                                 reason=f"Docker-Prüfungen übersprungen: {REASON}")
+docker_only = pytest.mark.skipif(bool(REASON) and not REQUIRED, reason=f"Docker-Prüfungen übersprungen: {REASON}")
 CLI_TIMEOUT = 1800  # a cold run builds every image first
+PROJECT_LABEL = "com.docker.compose.project"
 
 
 @pytest.fixture()
@@ -50,10 +57,18 @@ def quiet(_message: str) -> None:
     pass
 
 
-def cli(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker", *args],
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                          text=True, timeout=CLI_TIMEOUT, **kw)
+def umx(*args: str) -> list[str]:
+    return [sys.executable, "-m", "umgebungsmatrix", *args]
+
+
+CHECK_STACK = umx("check-stack", "--provider", "docker")
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CHECK_STACK, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False
+    )
 
 
 def project_of(stderr: str) -> str:
@@ -63,55 +78,78 @@ def project_of(stderr: str) -> str:
 
 
 def leftovers(project: str) -> list[str]:
-    """Containers, networks and volumes that still carry the run's label."""
+    """Containers, networks, volumes and image pins that still belong to the run."""
+    api = engine.client().api
     run_id = project.removeprefix("umx-")
-    out = []
-    for kind, fmt in (("container", "{{.Names}}"), ("network", "{{.Name}}"), ("volume", "{{.Name}}")):
-        listing = engine.docker(kind, "ls", "--all", "--filter", f"label={LABEL_RUN}={run_id}", "--format", fmt)\
-            if kind == "container" else engine.docker(kind, "ls", "--filter", f"label={LABEL_RUN}={run_id}",
-                                                      "--format", fmt)
-        out += [f"{kind} {name}" for name in listing.stdout.split()]
-        listing = engine.docker(kind, "ls", *(["--all"] if kind == "container" else []), "--filter",
-                                f"label=com.docker.compose.project={project}", "--format", fmt)
-        out += [f"{kind} {name}" for name in listing.stdout.split()]
-    return sorted(set(out))
+    out: set[str] = set()
+    for selector in (f"{LABEL_RUN}={run_id}", f"{PROJECT_LABEL}={project}"):
+        filters = {"label": selector}
+        out |= {f"container {c['Names'][0]}" for c in api.containers(all=True, filters=filters)}
+        out |= {f"network {n['Name']}" for n in api.networks(filters=filters)}
+        out |= {f"volume {v['Name']}" for v in api.volumes(filters=filters).get("Volumes") or ()}
+    pins = api.images(name=f"{images.PIN_REPOSITORY}/*")
+    out |= {f"image {ref}" for image in pins for ref in image.get("RepoTags") or () if ref.endswith(f":{run_id}")}
+    return sorted(out)
 
 
-# -- without Docker: what the stack is made of, derived from the matrix ---------------
-def test_offline_override_is_derived_from_the_matrix(matrix):
-    from macros.compose import compose_stage, planned_services
-
-    doc = yaml.safe_load(override.offline_text(matrix))
-    started = [p for p in planned_services(matrix, compose_stage(matrix)) if p.profile is None]
-    assert set(doc["services"]) == {p.name for p in started}
-    litellm = next(p for p in started if p.art == "litellm")
-    kind = matrix.dienstarten["litellm"]
-    entry = doc["services"][litellm.name]
-    assert entry["command"] == ["--port", str(kind.port)]
-    assert entry["environment"] == {override.STANDIN_HEALTH_ENV: kind.health_pfad}
-    for p in started:
-        image = images.IMAGE_FOR_KIND[p.art]
-        assert doc["services"][p.name]["image"] == f"${{{override.image_env(image)}:-{images.latest_of(image)}}}"
+def started_services(facts):
+    """The compose stage's services that `compose up` starts (no profile)."""
+    return [s for s in facts.compose_stage.services if s.profile is None]
 
 
-def test_run_env_file_has_random_consistent_secrets(matrix):
-    text, password = override.run_env_file(matrix)
+# -- without Docker: what the stack is made of, derived from the facts ----------------------------
+def test_offline_override_is_derived_from_the_facts(live):
+    text = render_all(live)[offline_override.PATH]
+    doc = yaml.safe_load(text)
+    started = started_services(live)
+    assert set(doc["services"]) == {s.name for s in started}
+    for service in started:
+        entry = doc["services"][service.name]
+        image = offline_override.offline_image(service)
+        assert image is not None, f"{service.name} hat kein Offline-Image"
+        if service.artifact is not None:  # every own artifact runs the one reference-app image
+            assert image == offline_override.APP_IMAGE
+        assert entry["image"] == f"${{{offline_override.image_env(image)}:-{offline_override.latest_of(image)}}}"
+        if image in offline_override.STANDINS.values():  # a stand-in answers the service's own health path
+            assert entry["command"] == ["--port", str(service.port)]
+            assert entry["environment"] == {offline_override.STANDIN_HEALTH_ENV: service.health_path}
+        else:
+            assert "command" not in entry and "environment" not in entry
+    skipped = [s.name for s in live.compose_stage.services if s.profile is not None]
+    assert (f"Nicht offline verfügbar: {', '.join(skipped)}." in text) == bool(skipped)
+
+
+def test_run_env_file_has_random_consistent_secrets(live):
+    stage = live.compose_stage
+    text, password = run_override.run_env_file(live)
     values = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
-    pg = matrix.plattform.postgres
-    assert values[pg.url_env] == f"postgresql://{pg.benutzer}:{password}@postgres:{pg.port}/{pg.datenbank}"
-    assert values["POSTGRES_PASSWORD"] == password
-    assert all("<" not in v and v for v in values.values())
-    assert override.run_env_file(matrix)[1] != password
+    assert set(values) == set(stage.secret_variables)
+    assert all(v and "<" not in v for v in values.values())
+    pg = live.platform.postgres
+    database = stage.of_role("postgres")[0]
+    assert values[pg.url_env] == f"postgresql://{pg.benutzer}:{password}@{database.name}:{database.port}/{pg.datenbank}"
+    assert database.secret_names and all(values[name] == password for name in database.secret_names)
+    assert run_override.run_env_file(live)[1] != password
 
 
-def test_run_override_labels_everything():
-    compose = yaml.safe_load((ROOT / "compose" / "docker-compose.yml").read_text(encoding="utf-8"))
-    doc = override.run_override(compose, "r1", 42, Path("/tmp/s.sql"), "SCHEMA", ["web"])
-    labelled = {**doc["services"], **doc["networks"], **doc.get("volumes", {})}
+def test_run_override_labels_everything(live):
+    compose = yaml.safe_load(render_all(live)[COMPOSE_PATH])  # the in-memory render, not the file on disk
+    stage = live.compose_stage
+    web = next(s.name for s in stage.services if s.entry)
+    worker = stage.of_role("worker")[0].name
+    doc = run_override.run_override(
+        compose, "r1", 42, schema=Path("/tmp/s.sql"), schema_env="SCHEMA", schema_services=[web]
+    )
     assert set(doc["services"]) == set(compose["services"]) and set(doc["volumes"]) == set(compose["volumes"])
-    assert all(v["labels"] == {LABEL_RUN: "r1", override.LABEL_PID: "42"} for v in labelled.values())
-    assert doc["services"]["web"]["environment"] == {"SCHEMA": override.SCHEMA_MOUNT}
-    assert "volumes" not in doc["services"]["worker"]
+    assert "default" in doc["networks"]
+    labelled = {**doc["services"], **doc["networks"], **doc["volumes"]}
+    assert all(v["labels"] == {LABEL_RUN: "r1", LABEL_PID: "42"} for v in labelled.values())
+    assert doc["services"][web]["environment"] == {"SCHEMA": run_override.SCHEMA_MOUNT}
+    assert doc["services"][web]["volumes"] == [f"/tmp/s.sql:{run_override.SCHEMA_MOUNT}:ro"]
+    assert "volumes" not in doc["services"][worker]
+    for name, service in compose["services"].items():
+        expected = {"interval": run_override.CHECK_HEALTH_INTERVAL} if "healthcheck" in service else None
+        assert doc["services"][name].get("healthcheck") == expected
 
 
 def test_image_tag_follows_the_build_context(tmp_path):
@@ -125,33 +163,57 @@ def test_image_tag_follows_the_build_context(tmp_path):
     assert images.context_digest(ctx, {"A": "1"}) != first
 
 
-def test_every_started_kind_has_an_offline_image(matrix):
-    from macros.compose import compose_stage, planned_services
+def test_every_started_service_has_an_offline_image(live):
+    wanted = {offline_override.offline_image(s) for s in started_services(live)}
+    assert None not in wanted
+    assert set(images.needed_images(live)) == wanted
+    assert all((images.OFFLINE_DIR / name / "Dockerfile").is_file() for name in wanted)
 
-    kinds = [p.art for p in planned_services(matrix, compose_stage(matrix)) if p.profile is None]
-    names = images.needed_images(kinds)
-    assert all((images.OFFLINE_DIR / name / "Dockerfile").is_file() for name in names)
+
+def test_app_image_gets_the_rendered_files_not_the_ones_on_disk(live, tmp_path):
+    """Generated files inside the app's sources come from the facts' render: a changed
+    matrix changes the image even before `make generate` rewrote the file on disk."""
+    port = live.platform.health_endpunkt.port
+    text, count = re.subn(
+        rf"(health_endpunkt:\s*\n\s*port:\s*){port}\b", rf"\g<1>{port + 1}", MATRIX.read_text(encoding="utf-8")
+    )
+    assert count == 1
+    changed = facts_of(text)
+    spec = images.SPECS[offline_override.APP_IMAGE]
+    images.assemble(spec, changed, tmp_path / "geaendert")
+    images.assemble(spec, live, tmp_path / "live")
+    rendered = render_all(changed)
+    generated = {
+        path: tmp_path / "geaendert" / target / path.removeprefix(f"{source}/")
+        for source, target in spec.extra(changed)
+        for path in rendered
+        if path.startswith(f"{source}/")
+    }
+    assert generated, "das App-Image enthält keine erzeugte Datei"
+    assert all(inside.read_text(encoding="utf-8") == rendered[path] for path, inside in generated.items())
+    assert any(rendered[path] != (ROOT / path).read_text(encoding="utf-8") for path in generated)
+    assert images.context_digest(tmp_path / "geaendert", {}) != images.context_digest(tmp_path / "live", {})
 
 
-# -- with Docker -------------------------------------------------------------------------
+# -- with Docker --------------------------------------------------------------------------------
 @docker_only
 def test_docker_stack_passes_every_check_and_leaves_nothing(docker):
     done = cli("--json")
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     report = json.loads(done.stdout)
-    assert {p["id"] for p in report["pruefungen"]} == {c[0] for c in live.CHECKS}
+    assert {p["id"] for p in report["pruefungen"]} == {c[0] for c in live_checks.CHECKS}
     assert all(p["status"] == OK for p in report["pruefungen"]), done.stdout
     assert "Compose-Stack gesund" in done.stderr and "Traceback" not in done.stderr
     assert leftovers(project_of(done.stderr)) == []
 
 
 @docker_only
-def test_modified_schema_fails_under_docker_and_leaves_nothing(docker, matrix, tmp_path):
-    declared = (ROOT / "docs" / "rag" / "schema.sql").read_text(encoding="utf-8")
-    dim = matrix.plattform.rag.embedding_dimension
+def test_modified_schema_fails_under_docker_and_leaves_nothing(docker, live, tmp_path):
+    declared = (ROOT / schema_file(live)).read_text(encoding="utf-8")
+    dim = live.platform.rag.embedding_dimension
     modified = tmp_path / "schema.sql"
-    modified.write_text(declared.replace(f"vector({dim})", f"vector({dim // 2})")
-                        .replace("FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL SECURITY"), encoding="utf-8")
+    broken = declared.replace(f"vector({dim})", f"vector({dim // 2})")
+    modified.write_text(broken.replace("FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL SECURITY"), encoding="utf-8")
     modified.chmod(0o644)
     done = cli("--json", "--schema", str(modified), "--nur", "migration", "--nur", "schema")
     assert done.returncode == 1, done.stdout + done.stderr[-4000:]
@@ -164,31 +226,36 @@ def test_modified_schema_fails_under_docker_and_leaves_nothing(docker, matrix, t
 
 
 # The embedded provider's broken-reality tests, run unchanged against a fresh Docker stack each.
-BROKEN_REALITIES = ("test_row_or_message_at_start_fails_empty_start_and_missing_extension_fails_pgvector",
-                    "test_worker_on_wrong_queues_fails_queue_check")
+BROKEN_REALITIES = (
+    "test_row_or_message_at_start_fails_empty_start_and_missing_extension_fails_pgvector",
+    "test_worker_on_wrong_queues_fails_queue_check",
+)
 
 
 @docker_only
 @pytest.mark.parametrize("case", BROKEN_REALITIES)
-def test_broken_realities_fail_under_docker_too(docker, case, matrix, live, monkeypatch):
+def test_broken_realities_fail_under_docker_too(docker, case, live, matrix, monkeypatch):
     from checks.stack.docker import DockerProvider
 
     test = getattr(embedded_cases, case)
     plan = build_plan(live)
     provider = DockerProvider(plan, quiet)
-    with provider as stack:
+    with provider as endpoints:
+        assert provider.run is not None
         project = provider.run.project
-        available = {"stack": stack, "matrix": matrix, "plan": plan, "monkeypatch": monkeypatch}
+        available = {"stack": endpoints, "matrix": matrix, "plan": plan, "monkeypatch": monkeypatch}
         test(**{name: available[name] for name in inspect.signature(test).parameters})
     assert provider.run is None and leftovers(project) == []
 
 
-@docker_only
-def test_busy_port_is_a_clear_error_and_leaves_nothing(docker, matrix):
-    from macros.compose import compose_stage
+def first_published(facts):
+    """A published service that waits for nothing: compose starts it first, so a busy port fails fast."""
+    return next(s for s in started_services(facts) if s.published_port is not None and not s.starts_after)
 
-    host = compose_stage(matrix).compose.lokale_adresse
-    port = matrix.plattform.redis.port  # published by a service that starts first: fails fast
+
+@docker_only
+def test_port_held_by_a_process_is_a_clear_error_and_leaves_nothing(docker, live):
+    host, port = live.compose_stage.compose.lokale_adresse, first_published(live).published_port
     with socket.socket() as blocker:
         blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT of earlier runs
         try:
@@ -203,13 +270,66 @@ def test_busy_port_is_a_clear_error_and_leaves_nothing(docker, matrix):
 
 
 @docker_only
+def test_port_held_by_another_container_is_a_clear_error_and_leaves_nothing(docker, live):
+    """What a second checkout's stack on the same engine looks like: Docker itself refuses the port."""
+    host, port = live.compose_stage.compose.lokale_adresse, first_published(live).published_port
+    api = engine.client().api
+    base = images.ensure_all(live, ["base"])["base"]
+    run_id = f"{os.getpid()}-{secrets.token_hex(3)}"  # labelled like a run of ours: the sweep knows it
+    labels = {LABEL_RUN: run_id, LABEL_PID: str(os.getpid())}
+    network = api.create_network(f"umx-test-{run_id}", labels=labels)["Id"]
+    holder = api.create_container(
+        base,
+        ["sleep", "300"],
+        labels=labels,
+        ports=[port],
+        host_config=api.create_host_config(port_bindings={port: (host, port)}, network_mode=network),
+    )["Id"]
+    try:
+        api.start(holder)
+        done = cli()
+    finally:
+        stack.sweep(label_value=run_id, progress=quiet)
+    assert done.returncode == 2, done.stdout + done.stderr[-3000:]
+    assert f"✗ Port {host}:{port} ist belegt" in done.stderr and "Traceback" not in done.stderr
+    assert leftovers(project_of(done.stderr)) == [] and leftovers(f"umx-{run_id}") == []
+
+
+@docker_only
+def test_a_run_keeps_its_images_when_another_checkout_prunes(docker, live):
+    """Pins survive the removal of the content tag (another checkout's prune); our own
+    prune spares tags somebody used recently and removes them once they are old."""
+    base = images.ensure_all(live, ["base"])["base"]
+    name = f"umxtest-{secrets.token_hex(3)}"  # an image name of its own: the prune touches nothing else
+    repo = f"{images.REPOSITORY}/{name}"
+    run_id = f"{os.getpid()}-{secrets.token_hex(3)}"
+    images.tag_image(base, f"{repo}:inhalt")
+    try:
+        pinned = images.pin(live, {name: f"{repo}:inhalt"}, run_id)[name]
+        engine.client().api.remove_image(f"{repo}:inhalt")  # what a prune elsewhere does
+        assert images.image_id(pinned) == images.image_id(base)
+
+        images.tag_image(base, f"{repo}:aktuell")
+        images.tag_image(base, f"{repo}:frueher")
+        images.prune_stale({name: f"{repo}:aktuell"})
+        assert images.image_present(f"{repo}:frueher"), "ein eben benutzter Tag wurde entfernt"
+        assert images.prune_stale({name: f"{repo}:aktuell"}, older_than=0) == 1
+        assert not images.image_present(f"{repo}:frueher") and images.image_present(f"{repo}:aktuell")
+    finally:
+        stack.sweep(label_value=run_id, progress=quiet)
+        for tag in ("inhalt", "aktuell", "frueher", "latest"):
+            if images.image_present(f"{repo}:{tag}"):
+                engine.client().api.remove_image(f"{repo}:{tag}")
+    assert not images.image_present(pinned) and images.image_present(base)
+
+
+@docker_only
 @pytest.mark.parametrize("signum, wait_for", [(signal.SIGINT, "compose: Creating"), (signal.SIGTERM, "Prüfe")])
 def test_interrupted_docker_run_leaves_nothing(docker, signum, wait_for):
-    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker"], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(CHECK_STACK, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[str] = []
     deadline = time.monotonic() + CLI_TIMEOUT
+    assert proc.stderr is not None
     for line in proc.stderr:
         seen.append(line)
         if wait_for in line or time.monotonic() > deadline:
@@ -225,12 +345,13 @@ def test_interrupted_docker_run_leaves_nothing(docker, signum, wait_for):
 
 @docker_only
 def test_hard_killed_run_is_swept_by_the_next_start(docker):
-    """SIGKILL allows no cleanup; the next run's sweep (same code as `python -m dockerstack sweep`)
-    removes what the dead run left, by its labels."""
-    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack", "--provider", "docker"], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    """SIGKILL allows no cleanup; `umgebungsmatrix docker sweep` (the same sweep every run
+    starts with) removes what the dead run left, by its labels: stack, image pins, temp dir."""
+    proc = subprocess.Popen(
+        CHECK_STACK, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     seen: list[str] = []
+    assert proc.stderr is not None
     for line in proc.stderr:
         seen.append(line)
         if "Compose-Stack gesund" in line:
@@ -238,9 +359,11 @@ def test_hard_killed_run_is_swept_by_the_next_start(docker):
     project = project_of("".join(seen))
     proc.kill()
     proc.wait(timeout=30)
-    assert leftovers(project), "a killed run leaves its stack behind"
-    done = subprocess.run([sys.executable, "-m", "dockerstack", "sweep"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    left = leftovers(project)
+    assert any(x.startswith("container") for x in left) and any(x.startswith("image") for x in left), left
+    done = subprocess.run(
+        umx("docker", "sweep"), cwd=ROOT, capture_output=True, text=True, env=ENV, timeout=300, check=False
+    )
     assert done.returncode == 0 and "Reste früherer Läufe entfernt" in done.stderr + done.stdout, done.stderr
     assert leftovers(project) == []
     assert not list(Path(tempfile.gettempdir()).glob(f"umx-docker-{project.removeprefix('umx-')}-*"))
