@@ -9,3 +9,9 @@ def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
     from .devreload import fresh_site
 
     fresh_site().define_env(env)
+
+
+def on_pre_page_macros(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
+    from .devreload import fresh_site
+
+    fresh_site().on_pre_page_macros(env)

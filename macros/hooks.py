@@ -14,6 +14,7 @@ MkDocs loads hooks by file path, so this module imports only absolute names.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from mkdocs.structure.files import File, Files, InclusionLevel
@@ -25,6 +26,11 @@ from umgebungsmatrix.facts import Facts, load
 
 log = logging.getLogger("mkdocs.plugins.umgebungsmatrix")
 DOCS_PREFIX = "docs/"
+
+
+def on_startup(command: str, dirty: bool) -> None:  # noqa: ARG001
+    """Remember the command: `mkdocs serve` shows an error page for a broken matrix, `build` fails."""
+    os.environ["UMX_MKDOCS_COMMAND"] = command
 
 
 def _facts() -> Facts | None:
@@ -57,20 +63,28 @@ def on_config(config: Any) -> Any:
     return config
 
 
+def _generated_on_disk(file: Any) -> bool:
+    if not (file.src_uri.startswith(f"{PAGES_DIR}/") and file.abs_src_path):
+        return False
+    try:
+        with open(file.abs_src_path, encoding="utf-8") as handle:
+            return GENERATED_MARK in handle.read(2000)
+    except OSError:
+        return False
+
+
 def on_files(files: Files, config: Any) -> Files:
     facts = _facts()
-    if facts is None:
+    if facts is None:  # broken matrix: every page shows the error; stale generated pages leave the build
+        for file in list(files):
+            if _generated_on_disk(file):
+                files.remove(file)
         return files
     rendered = render_all(facts)
     pages = {path[len(DOCS_PREFIX):]: text for path, text in rendered.items() if path.startswith(DOCS_PREFIX)}
     for file in list(files):
-        if file.src_uri.startswith(f"{PAGES_DIR}/") and file.src_uri not in pages and file.abs_src_path:
-            try:
-                head = open(file.abs_src_path, encoding="utf-8").read(2000)
-            except OSError:
-                continue
-            if GENERATED_MARK in head:  # orphan of a removed stage
-                files.remove(file)
+        if file.src_uri not in pages and _generated_on_disk(file):  # orphan of a removed stage
+            files.remove(file)
     for uri, text in pages.items():
         existing = files.get_file_from_path(uri)
         if existing is not None:

@@ -21,7 +21,7 @@ from umgebungsmatrix.facts import (
 )
 from umgebungsmatrix.facts.templates import Context, TemplateService
 
-from . import differences
+from . import differences, pages
 
 LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".py": "python", ".json": "json"}
 
@@ -55,11 +55,27 @@ def stage_tabs_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
     return "\n".join(out)
 
 
+_BROKEN: list[str] = []  # the German report while the matrix is invalid (mkdocs serve only)
+
+
+def on_pre_page_macros(env: Any) -> None:
+    """Every page: the error page while the matrix is broken, else rendered with literal code blocks."""
+    if _BROKEN:
+        env.markdown = pages.error_page(_BROKEN[0])
+        env.page.meta["render_macros"] = False
+        return
+    pages.render_page(env)
+
+
 def define_env(env: Any) -> None:
+    _BROKEN.clear()
     try:
         facts = load()
     except UmxError as exc:
-        raise PluginError(f"Die Umgebungsmatrix ist ungültig:\n{exc}") from None
+        if not pages.serving():
+            raise PluginError(f"Die Umgebungsmatrix ist ungültig:\n{exc}") from None
+        _BROKEN.append(str(exc))
+        return
     rendered = render_all(facts)
 
     def page_path() -> str:
