@@ -217,6 +217,23 @@ def test_split_env_vars_known_bad_plain_comma_join():
         g.split_env_vars("A=1,B")
 
 
+@needs_gcloud
+def test_env_vars_file_needs_a_real_yaml_writer(tmp_path):
+    """The rejected alternative: --env-vars-file is exact only with a full
+    YAML escaper (gcloud reads it as ruamel YAML 1.1); bash's obvious
+    `printf '%s: "%s"\\n'` is not – newline folded, backslash and quote break."""
+    import json
+
+    values = {"A": "zeile1\nzeile2", "B": 'a\\b', "C": 'sag "hallo"', "D": "Grüße 😀\u2028"}
+    naive, escaped = tmp_path / "naiv.yaml", tmp_path / "escaped.yaml"
+    naive.write_text("".join(f'{k}: "{v}"\n' for k, v in values.items()), encoding="utf-8")
+    escaped.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
+    argv = ["run", "deploy", "web", "--image", "x", "--env-vars-file"]
+    bad, good = g.parse_argvs([argv + [str(naive)], argv + [str(escaped)]])
+    assert not bad.ok or bad.args["--env-vars-file"] != values
+    assert good.ok and good.args["--env-vars-file"] == values
+
+
 # --------------------------------------------------------------------------- env_vars() in bash
 
 def _bash_env_vars(pairs: list[str]) -> subprocess.CompletedProcess[bytes]:
