@@ -58,11 +58,13 @@ gcloud call. Why this and not ``--env-vars-file``:
   commas, ``=``, spaces, ``$``, quotes, backslashes, umlauts, emoji, tabs and
   (trailing) newlines.
 * ``--env-vars-file`` needs a YAML writer in bash. gcloud reads that file with
-  ruamel in YAML 1.1 mode, so every value must be a double-quoted scalar with
-  ``\\`` and ``"`` escaped, all C0/C1 controls, DEL, NEL, U+2028/U+2029 (line
-  breaks in YAML 1.1 double quotes, folded to spaces!) escaped as ``\\uXXXX``
-  – locale-dependent bash string surgery with many more ways to be subtly
-  wrong, plus a file with secrets on disk.
+  its ruamel 0.15.93 in YAML 1.1 mode, so every value must be a double-quoted
+  scalar with ``\\`` and ``"`` escaped and line breaks escaped (measured: a
+  literal LF or NEL U+0085 inside double quotes is folded to a space, a
+  control character such as U+0001 is refused with "unacceptable character
+  #x0001") – locale-dependent bash string surgery with many more ways to be
+  subtly wrong, plus a file with secrets on disk. The obvious
+  ``printf '%s: "%s"\\n'`` is not exact (tests show it).
 * Both ways are logged in clear by gcloud itself: its log file gets
   ``Running [gcloud.run.deploy] with arguments: [--set-env-vars:
   "OrderedDict({...})"`` (also for ``--env-vars-file``). deploy.sh should
@@ -297,7 +299,7 @@ def classify(returncode: int, stderr: str, log_text: str | None) -> Classificati
     if returncode == 0:
         return result(Verdict.ACCEPTED, "ohne Fehler beendet (lokaler Befehl)")
     if returncode == 2 or (log_text is not None and not parsed):
-        return result(Verdict.REJECTED, "Argumente/Datei von gcloud abgelehnt (Parser)")
+        return result(Verdict.REJECTED, "von gcloud beim Lesen der Argumente/Dateien abgelehnt")
     if STOP_NO_ACCOUNT.search(message):
         stop = "angenommen: gcloud bräuchte jetzt ein Konto"
     elif STOP_NETWORK.search(message):
