@@ -13,6 +13,7 @@ import argparse
 import os
 import time
 
+from umgebungsmatrix.errors import InputError
 from umgebungsmatrix.facts import Facts
 
 
@@ -27,7 +28,7 @@ def status(_args: argparse.Namespace, _facts: Facts) -> int:
         raise engine.DockerUnavailable(f"✗ REQUIRE_DOCKER=1, aber {reason}")
     print(
         f"⚠ Docker-Stack-Prüfungen übersprungen: {reason}. "
-        "(Starten: siehe docs/runbooks/docker-stack.md; CI erzwingt sie mit REQUIRE_DOCKER=1)"
+        "(siehe docs/runbooks/docker-stack.md; CI erzwingt sie mit REQUIRE_DOCKER=1)"
     )
     return 0
 
@@ -73,4 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, facts: Facts) -> int:
-    return int(args.docker_run(args, facts))
+    try:
+        return int(args.docker_run(args, facts))
+    except InputError as exc:  # cli.main prints the message as it is
+        if str(exc).startswith("✗"):
+            raise
+        raise type(exc)(f"✗ {exc}") from None

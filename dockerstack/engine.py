@@ -53,11 +53,24 @@ def client() -> sdk.DockerClient:
         found = sdk.from_env(timeout=ENGINE_TIMEOUT)
         found.ping()
     except sdk.errors.DockerException as exc:
-        raise DockerUnavailable(
-            f"die Docker-Engine läuft nicht oder ist nicht erreichbar ({_first_line(exc)})"
-        ) from None
+        raise DockerUnavailable(_why_unreachable(str(exc))) from None
     found.api.timeout = API_TIMEOUT
     return found
+
+
+def _why_unreachable(detail: str) -> str:
+    """German reason for an engine that does not answer, from the SDK's (English) error."""
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    start = "Starten: sudo systemctl start docker, oder als root .ci/docker-engine start"
+    if "FileNotFoundError" in detail or "No such file" in detail:
+        return f"die Docker-Engine läuft nicht: kein Socket unter {where} ({start})"
+    if "PermissionError" in detail or "Permission denied" in detail:
+        return f"keine Berechtigung für {where}: Benutzer in die Gruppe docker aufnehmen (neu anmelden) oder als root"
+    if "Connection refused" in detail:
+        return f"die Docker-Engine läuft nicht: {where} nimmt keine Verbindung an ({start})"
+    if "timed out" in detail.lower():
+        return f"die Docker-Engine unter {where} antwortet nicht innerhalb von {ENGINE_TIMEOUT} s"
+    return f"die Docker-Engine unter {where} ist nicht erreichbar ({detail.strip().splitlines()[-1][:200]})"
 
 
 @contextlib.contextmanager
