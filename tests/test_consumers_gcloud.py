@@ -21,12 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from checks.consumers import cloudrun_names as names
+from umgebungsmatrix.artifacts import revisions as names
 from checks.consumers import gcloud as g
 
 ROOT = Path(__file__).resolve().parent.parent
 REASON = g.skip_reason()
-needs_gcloud = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+_skip = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+
+def needs_gcloud(fn):  # noqa: ANN001, ANN201 - a test function
+    """The real Google Cloud CLI, offline: the `live` tier (about a second per gcloud start)."""
+    return pytest.mark.live(_skip(fn))
 
 IMAGE = "europe-west3-docker.pkg.dev/rag-plattform/container/web"
 PLACE = ("--region", "europe-west3", "--project", "rag-plattform-prod")
@@ -341,8 +346,8 @@ done
 def _write_script(tmp_path: Path, functions: str) -> Path:
     (tmp_path / "web.yaml").write_text(
         (ROOT / "cloudrun" / "prod" / "web.yaml").read_text(encoding="utf-8")
-        .replace("name: web-${IMAGE_TAG}", "name: ${WEB_REVISION}")
-        .replace("revisionName: web-${STABIL_IMAGE_TAG}", "revisionName: ${WEB_STABIL_REVISION}"),
+        .replace("name: web-${REVISION_NEU}", "name: ${WEB_REVISION}")
+        .replace("revisionName: web-${REVISION_STABIL}", "revisionName: ${WEB_STABIL_REVISION}"),
         encoding="utf-8")
     script = tmp_path / "deploy.sh"
     script.write_text(SCRIPT.replace("__FUNCTIONS__", functions).replace("__IMAGE__", IMAGE), encoding="utf-8")
@@ -466,7 +471,6 @@ def test_staging_script_every_call_is_judged(staging_runs):
 
 
 @needs_gcloud
-@pytest.mark.xfail(strict=True, reason="Issue 10 Punkt 2: staging/deploy.sh verbindet Werte mit einfachen Kommas")
 def test_staging_script_values_survive(staging_runs):
     calls = [c for run in staging_runs for c in run.calls if "--set-env-vars" in c.argv]
     assert not [c.explain() for c in calls if not c.accepted]
@@ -486,7 +490,6 @@ def test_prod_script_manifests_pass_gcloud(prod_runs):
 
 
 @needs_gcloud
-@pytest.mark.xfail(strict=True, reason="Issue 10 Punkt 3: prod-Revisionsnamen sind web-${IMAGE_TAG} (v1.4.2)")
 def test_prod_script_revision_names_valid(prod_runs):
     checked = 0
     for run in prod_runs:
@@ -608,3 +611,17 @@ def test_re_module_rules_match_brief():
     assert re.fullmatch(names.DOCKER_TAG, "_" + "a" * 127)
     assert not re.fullmatch(names.DOCKER_TAG, "a" * 129)
     assert not re.fullmatch(names.REVISION_NAME, "1web")
+
+
+@needs_gcloud
+def test_make_check_splits_env_values_like_gcloud():
+    """umgebungsmatrix.artifacts.shell.split_dict (used by the parity check) equals gcloud's own parser."""
+    from umgebungsmatrix.artifacts.shell import split_dict
+
+    values = ["A=1,B=2", "^|^A=x,y|B=z=w", "^~^A=a|b~B=", "A=", "^;^X=ä ö;Y=$HOME", "A=1,B"]
+    values += ["^|^" + "|".join(f"{k}={v}" for k, v in HOSTILE.items() if "|" not in v)]
+    parsed = g.split_env_vars_many(values)
+    for value, result in zip(values, parsed):
+        if isinstance(result, g.EnvVarsSyntaxError):
+            continue  # gcloud refuses it; the generator never writes such a value
+        assert split_dict(value) == result, value

@@ -19,7 +19,12 @@ from checks.consumers import yaml_versions as yv
 
 ROOT = Path(__file__).resolve().parent.parent
 REASON = g.skip_reason()
-needs_gcloud = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+_skip = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+
+def needs_gcloud(fn):  # noqa: ANN001, ANN201 - a test function
+    """The real Google Cloud CLI, offline: the `live` tier (about a second per gcloud start)."""
+    return pytest.mark.live(_skip(fn))
 IN_PROCESS = ("yaml11", "yaml12")
 
 S, I, F, B = "str", "int", "float", "bool"

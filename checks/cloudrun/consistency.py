@@ -14,7 +14,8 @@ from typing import Any, Iterator
 
 from collections.abc import Mapping
 
-from umgebungsmatrix.artifacts.deploy_scripts import script_path
+from umgebungsmatrix.artifacts.deploy_scripts import ENV_VARS, MANIFEST, script_path
+from umgebungsmatrix.artifacts.shell import join_list, split_dict, split_list
 from umgebungsmatrix.facts import Facts
 from umgebungsmatrix.matrix.rules import RESERVED_ENV
 
@@ -184,9 +185,9 @@ def expected_flags(manifest: Manifest) -> tuple[dict[str, str], list[tuple[tuple
     for path, container in containers(manifest):
         flags["--image"] = str(container.get("image", ""))
         if container.get("command"):
-            flags["--command"] = ",".join(map(str, container["command"]))
+            flags["--command"] = join_list([str(a) for a in container["command"]])
         if container.get("args"):
-            flags["--args"] = ",".join(map(str, container["args"]))
+            flags["--args"] = join_list([str(a) for a in container["args"]])
         for port in container.get("ports") or []:
             flags["--port"] = str(port.get("containerPort"))
         env = []
@@ -194,23 +195,27 @@ def expected_flags(manifest: Manifest) -> tuple[dict[str, str], list[tuple[tuple
             if "valueFrom" in entry:
                 unmapped.append((path + ("env", i, "valueFrom"), f"valueFrom von {entry.get('name')}"))
             env.append(f"{entry.get('name')}={entry.get('value', '')}")
-        flags["--set-env-vars"] = ",".join(env)
+        flags["--set-env-vars"] = "^\0^" + "\0".join(env)  # NUL: occurs in no value, split exactly
         for key in container:
             if key not in ("name", "image", "command", "args", "ports", "env"):
                 unmapped.append((path + (key,), key))
     return flags, unmapped
 
 
-def _env_map(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in text.split(","):
-        if part:
-            name, _, value = part.partition("=")
-            out[name] = value
-    return out
+LIST_FLAGS = ("--command", "--args")  # gcloud splits these (and --set-env-vars) like shell.split_list
 
 
-def _compare(manifest: Manifest, command: Command) -> Iterator[str]:
+def _actual_env(command: Command, env_call: Command | None) -> dict[str, str] | None:
+    """The variables the command sets: from the env_vars call before it ($ENV_VARS), else its own flag value."""
+    values = command.flags.get("--set-env-vars")
+    if not values:
+        return None
+    if values[-1] == ENV_VARS:
+        return split_dict("^\0^" + "\0".join(env_call.argv[1:])) if env_call is not None else {}
+    return split_dict(values[-1])
+
+
+def _compare(manifest: Manifest, command: Command, env_call: Command | None = None) -> Iterator[str]:
     expected, unmapped = expected_flags(manifest)
     actual = {k: v[-1] for k, v in command.flags.items()}
     for _path, what in unmapped:
@@ -220,13 +225,17 @@ def _compare(manifest: Manifest, command: Command) -> Iterator[str]:
             continue
         if flag not in actual:
             yield f"Befehl setzt {flag} nicht (Manifest: „{value}“)"
-        elif actual[flag] != value:
+        elif flag in LIST_FLAGS and split_list(actual[flag]) != split_list(value):
+            yield f"{flag} ergibt für gcloud {split_list(actual[flag])}, im Manifest {split_list(value)}"
+        elif flag not in LIST_FLAGS and actual[flag] != value:
             yield f"{flag} ist „{actual[flag]}“, im Manifest „{value}“"
     for flag in sorted(set(actual) - set(expected) - {"--set-env-vars", "--wait"}):
         yield f"Befehl setzt {flag}, das Manifest nicht"
-    want, have = _env_map(expected.get("--set-env-vars", "")), _env_map(actual.get("--set-env-vars", ""))
-    if "--set-env-vars" not in actual:
+    want = split_dict(expected.get("--set-env-vars", ""))
+    have = _actual_env(command, env_call)
+    if have is None:
         yield "Befehl ohne --set-env-vars: die Konfiguration käme nicht an"
+        have = {}
     for name in sorted(set(want) - set(have)):
         yield f"--set-env-vars lässt {name} weg (im Manifest gesetzt) – der Dienst verlöre die Variable"
     for name in sorted(set(have) - set(want)):
@@ -256,7 +265,17 @@ def check_deploy_commands(facts: Facts, artifacts: Artifacts) -> list[Finding]:
 
 def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_path: str) -> list[Finding]:
     out = []
-    deploys = {(cmd.noun, cmd.target): cmd for cmd in cmds if cmd.verb == "deploy"}
+    deploys: dict[tuple[str, str], Command] = {}
+    env_calls: dict[int, Command] = {}  # deploy line -> the env_vars call right before it
+    last_env: Command | None = None
+    for cmd in cmds:
+        if cmd.argv[:1] == ["env_vars"]:
+            last_env = cmd
+        elif cmd.verb == "deploy":
+            deploys[(cmd.noun, cmd.target)] = cmd
+            if last_env is not None:
+                env_calls[cmd.line] = last_env
+            last_env = None
     for manifest in stage_manifests:
         noun = "jobs" if manifest.kind == "Job" else "services"
         command = deploys.pop((noun, manifest.name), None)
@@ -264,7 +283,7 @@ def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_pa
             out.append(Finding("deploy-befehle", f"kein Deploy-Befehl für {manifest.name} ({manifest.path})",
                                script_path, f"{DOC}#deploy-befehle"))
             continue
-        for message in _compare(manifest, command):
+        for message in _compare(manifest, command, env_calls.get(command.line)):
             out.append(Finding("deploy-befehle", f"{manifest.name}: {message}", f"{script_path}:{command.line}",
                                f"{DOC}#deploy-befehle"))
     for (_noun, name), command in deploys.items():
@@ -275,8 +294,15 @@ def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_pa
 
 def _replace_coverage(stage_manifests: list[Manifest], cmds: list[Command], script_path: str) -> list[Finding]:
     out = []
-    applied = {cmd.target.removeprefix("$(render ").removesuffix(")"): cmd
-               for cmd in cmds if cmd.verb == "replace"}
+    applied: dict[str, Command] = {}
+    rendered: str | None = None  # file of the render call right before a replace of $MANIFEST
+    for cmd in cmds:
+        if cmd.argv[:1] == ["render"]:
+            rendered = cmd.argv[1] if len(cmd.argv) > 1 else None
+        elif cmd.verb == "replace":
+            target = rendered if cmd.target == MANIFEST and rendered else cmd.target
+            applied[target] = cmd
+            rendered = None
     for manifest in stage_manifests:
         file = manifest.path.rsplit("/", 1)[1]
         if applied.pop(file, None) is None:

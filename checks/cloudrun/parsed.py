@@ -153,15 +153,18 @@ class Command:
         return flag_values(self.argv)
 
 
+SCRIPT_COMMANDS = ("gcloud ", "env_vars ", "render ")  # what the checks read back from a deploy script
+
+
 @functools.lru_cache(maxsize=16)
 def commands(text: str) -> list[Command]:
-    """gcloud commands of a shell script, with continuation lines joined and quotes removed."""
+    """gcloud, env_vars and render calls of a shell script, in order, continuation lines joined, quotes removed."""
     out: list[Command] = []
     buffer, start = "", 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not buffer:
-            if not line.startswith("gcloud "):
+            if not line.startswith(SCRIPT_COMMANDS):
                 continue
             start = number
         if line.endswith("\\"):

@@ -8,6 +8,6 @@ from macros/ or the other checks/ modules):
                      parser for ``--set-env-vars``.
 - yaml_versions.py – the same YAML text read as YAML 1.1 (PyYAML), YAML 1.2
                      (ruamel) and as gcloud reads it (its bundled ruamel).
-- cloudrun_names.py – Docker tag -> Cloud Run revision name suffix (Python and
+- umgebungsmatrix/artifacts/revisions.py – Docker tag -> Cloud Run revision name suffix (Python and
                      the same transform in bash for deploy.sh).
 """

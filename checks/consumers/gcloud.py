@@ -39,7 +39,7 @@ needs positive evidence). Exit code 0 (a purely local command) is ACCEPTED.
 
 What ACCEPTED does *not* prove: checks that only the Cloud Run API does
 (revision name syntax, e.g. ``web-v1.4.2``, is NOT checked offline by
-gcloud 528; see cloudrun_names.py), and ``run deploy`` flag combinations that
+gcloud 528; see umgebungsmatrix.artifacts.revisions), and ``run deploy`` flag combinations that
 gcloud validates only after fetching the current service.
 
 Env vars in deploy.sh (decision, proven in the tests)
@@ -461,36 +461,9 @@ def split_env_vars(flag_value: str, command: str = "run deploy") -> dict[str, st
 
 # --------------------------------------------------------------------------- deploy scripts
 
-#: Candidates for gcloud's alternate delimiter, in order of preference.
-ENV_DELIMITERS = ("|", "~", ";", "!", "*", "#", "@", "%", "+")
+# ENV_DELIMITERS and ENV_VARS_BASH live with the deploy script generator (one place).
+from umgebungsmatrix.artifacts.shell import ENV_DELIMITERS, ENV_VARS_BASH  # noqa: E402
 
-#: bash for deploy.sh: ``env_vars NAME=WERT ...`` sets ENV_VARS for
-#: ``--set-env-vars "$ENV_VARS"`` (call it directly, not in $(...): command
-#: substitution would drop trailing newlines of the last value).
-ENV_VARS_BASH = r"""
-# Setzt ENV_VARS für `--set-env-vars "$ENV_VARS"` aus NAME=WERT-Paaren, mit
-# gcloud-Trennzeichen-Syntax (`gcloud topic escaping`): "^T^NAME=WERT" T … –
-# T ist das erste Zeichen aus der Liste, das in keinem Paar vorkommt, so
-# kommen Kommas, =, Leerzeichen, $, Anführungszeichen und Zeilenumbrüche in
-# CI-Werten unverändert bei gcloud an. Direkt aufrufen, nicht in $(…).
-env_vars() {
-  local t paar frei
-  for t in '|' '~' ';' '!' '*' '#' '@' '%' '+'; do
-    frei=1
-    for paar in "$@"; do
-      case $paar in *"$t"*) frei=0; break ;; esac
-    done
-    if [ "$frei" = 1 ]; then
-      local IFS="$t"
-      ENV_VARS="^$t^$*"
-      return 0
-    fi
-  done
-  echo "Kein Trennzeichen für --set-env-vars frei: jedes von | ~ ; ! * # @ % + kommt in einem Wert vor." >&2
-  echo "Betroffene Variablen: ${*%%=*} – einen Wert ändern oder Trennzeichen ergänzen." >&2
-  return 2
-}
-""".strip("\n") + "\n"
 
 
 @dataclass(frozen=True)

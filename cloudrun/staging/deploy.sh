@@ -8,8 +8,12 @@
 #   optional, nur wenn genannt: beat
 # --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl
 # enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.
+# env_vars wählt ein Trennzeichen, das in keinem Wert vorkommt: Kommas, =, Leerzeichen
+# und $ in CI-Werten kommen unverändert an.
 
 set -euo pipefail
+# gcloud schreibt sonst die Werte der Variablen in seine Logdatei
+export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=1
 
 # Bricht ab, wenn eine benötigte CI-Variable fehlt oder leer ist.
 benoetigt() {
@@ -17,6 +21,40 @@ benoetigt() {
   for name in "$@"; do
     if [ -z "${!name:-}" ]; then echo "CI-Variable $name fehlt" >&2; exit 2; fi
   done
+}
+
+# Bricht ab, wenn ein Image-Tag kein gültiger Docker-Tag ist (bevor gcloud etwas ändert).
+tag_gueltig() {
+  local name
+  for name in "$@"; do
+    if [[ ! ${!name} =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then
+      echo "CI-Variable $name ist kein gültiger Docker-Tag (erlaubt: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})" >&2
+      exit 2
+    fi
+  done
+}
+
+# Setzt ENV_VARS für `--set-env-vars "$ENV_VARS"` aus NAME=WERT-Paaren, mit
+# gcloud-Trennzeichen-Syntax (`gcloud topic escaping`): "^T^NAME=WERT" T … –
+# T ist das erste Zeichen aus der Liste, das in keinem Paar vorkommt, so
+# kommen Kommas, =, Leerzeichen, $, Anführungszeichen und Zeilenumbrüche in
+# CI-Werten unverändert bei gcloud an. Direkt aufrufen, nicht in $(…).
+env_vars() {
+  local t paar frei
+  for t in '|' '~' ';' '!' '*' '#' '@' '%' '+'; do
+    frei=1
+    for paar in "$@"; do
+      case $paar in *"$t"*) frei=0; break ;; esac
+    done
+    if [ "$frei" = 1 ]; then
+      local IFS="$t"
+      ENV_VARS="^$t^$*"
+      return 0
+    fi
+  done
+  echo "Kein Trennzeichen für --set-env-vars frei: jedes von | ~ ; ! * # @ % + kommt in einem Wert vor." >&2
+  echo "Betroffene Variablen: ${*%%=*} – einen Wert ändern oder Trennzeichen ergänzen." >&2
+  return 2
 }
 
 standard=(migrate web worker agenten-worker litellm)
@@ -31,7 +69,10 @@ if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi
 for ziel in "${ziele[@]}"; do
   case "$ziel" in
     migrate)
-      benoetigt IMAGE_TAG DATABASE_URL
+      benoetigt DATABASE_URL IMAGE_TAG
+      tag_gueltig IMAGE_TAG
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}"
       gcloud run jobs deploy migrate \
         --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
         --region europe-west3 \
@@ -42,14 +83,26 @@ for ziel in "${ziele[@]}"; do
         --vpc-connector staging-vpc-connector \
         --vpc-egress private-ranges-only \
         --command plattform-migrate \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL}"
+        --set-env-vars "$ENV_VARS"
       gcloud run jobs execute migrate \
         --region europe-west3 \
         --project rag-plattform-staging \
         --wait
       ;;
     web)
-      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      benoetigt DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY IMAGE_TAG
+      tag_gueltig IMAGE_TAG
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}" \
+        "REDIS_URL=${REDIS_URL}" \
+        "LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY}" \
+        "LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY}" \
+        "LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY}" \
+        LANGFUSE_HOST=https://cloud.langfuse.com \
+        LANGFUSE_SAMPLE_RATE=0.25 \
+        LANGFUSE_PII_REDACTION=false \
+        EMBEDDING_DIMENSION=1536 \
+        AUTO_MIGRATE=false
       gcloud run deploy web \
         --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
         --region europe-west3 \
@@ -63,10 +116,23 @@ for ziel in "${ziele[@]}"; do
         --vpc-connector staging-vpc-connector \
         --vpc-egress private-ranges-only \
         --command plattform-web \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,EMBEDDING_DIMENSION=1536,AUTO_MIGRATE=false"
+        --set-env-vars "$ENV_VARS"
       ;;
     worker)
-      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      benoetigt DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY IMAGE_TAG
+      tag_gueltig IMAGE_TAG
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}" \
+        "REDIS_URL=${REDIS_URL}" \
+        "LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY}" \
+        "LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY}" \
+        "LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY}" \
+        LANGFUSE_HOST=https://cloud.langfuse.com \
+        LANGFUSE_SAMPLE_RATE=0.25 \
+        LANGFUSE_PII_REDACTION=false \
+        INGESTION_BATCH_SIZE=128 \
+        EMBEDDING_DIMENSION=1536 \
+        AGENT_GUARDRAILS=false
       gcloud run deploy worker \
         --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
         --region europe-west3 \
@@ -82,10 +148,23 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,ingestion,--concurrency,2 \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,INGESTION_BATCH_SIZE=128,EMBEDDING_DIMENSION=1536,AGENT_GUARDRAILS=false"
+        --set-env-vars "$ENV_VARS"
       ;;
     agenten-worker)
-      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY
+      benoetigt DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY IMAGE_TAG
+      tag_gueltig IMAGE_TAG
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}" \
+        "REDIS_URL=${REDIS_URL}" \
+        "LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY}" \
+        "LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY}" \
+        "LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY}" \
+        LANGFUSE_HOST=https://cloud.langfuse.com \
+        LANGFUSE_SAMPLE_RATE=0.25 \
+        LANGFUSE_PII_REDACTION=false \
+        INGESTION_BATCH_SIZE=128 \
+        EMBEDDING_DIMENSION=1536 \
+        AGENT_GUARDRAILS=false
       gcloud run deploy agenten-worker \
         --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
         --region europe-west3 \
@@ -101,10 +180,14 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,agents,--concurrency,2 \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},LANGFUSE_PUBLIC_KEY=${LANGFUSE_PUBLIC_KEY},LANGFUSE_SECRET_KEY=${LANGFUSE_SECRET_KEY},LANGFUSE_HOST=https://cloud.langfuse.com,LANGFUSE_SAMPLE_RATE=0.25,LANGFUSE_PII_REDACTION=false,INGESTION_BATCH_SIZE=128,EMBEDDING_DIMENSION=1536,AGENT_GUARDRAILS=false"
+        --set-env-vars "$ENV_VARS"
       ;;
     beat)
-      benoetigt IMAGE_TAG DATABASE_URL REDIS_URL
+      benoetigt DATABASE_URL REDIS_URL IMAGE_TAG
+      tag_gueltig IMAGE_TAG
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}" \
+        "REDIS_URL=${REDIS_URL}"
       gcloud run deploy beat \
         --image "europe-west3-docker.pkg.dev/rag-plattform/container/worker:${IMAGE_TAG}" \
         --region europe-west3 \
@@ -120,10 +203,14 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,beat \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL},REDIS_URL=${REDIS_URL}"
+        --set-env-vars "$ENV_VARS"
       ;;
     litellm)
       benoetigt DATABASE_URL LITELLM_MASTER_KEY OPENAI_API_KEY
+      env_vars \
+        "DATABASE_URL=${DATABASE_URL}" \
+        "LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY}" \
+        "OPENAI_API_KEY=${OPENAI_API_KEY}"
       gcloud run deploy litellm \
         --image ghcr.io/berriai/litellm:main-stable \
         --region europe-west3 \
@@ -136,7 +223,7 @@ for ziel in "${ziele[@]}"; do
         --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
         --vpc-connector staging-vpc-connector \
         --vpc-egress private-ranges-only \
-        --set-env-vars "DATABASE_URL=${DATABASE_URL},LITELLM_MASTER_KEY=${LITELLM_MASTER_KEY},OPENAI_API_KEY=${OPENAI_API_KEY}"
+        --set-env-vars "$ENV_VARS"
       ;;
     *)
       echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2

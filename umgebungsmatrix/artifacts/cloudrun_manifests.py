@@ -126,7 +126,7 @@ def _note(stage: CloudStage) -> tuple[str, ...]:
     if stage.deploys_with_flags:
         return ("", f"Stage {stage.name}: Referenz der Konfiguration. Ausgerollt wird mit deploy.sh",
                 "(gcloud run deploy --set-env-vars …); ${NAME} sind CI-Variablen.")
-    names = " ".join("${" + n + "}" for n in stage.tag_variables)
+    names = " ".join("${" + n + "}" for n in stage.manifest_variables)
     return ("", f"Stage {stage.name}: ausgerollt mit deploy.sh (gcloud run … replace),",
             f"vorher ersetzt envsubst {names}.")
 

@@ -4,9 +4,12 @@ Stages whose config comes from CI variables (Staging) deploy with
 `gcloud run deploy … --set-env-vars`, one flag per manifest setting. That flag
 REPLACES every variable of a service, so each command carries the full list:
 non-secret values rendered from the matrix, secrets as ${NAME} CI variables.
+The list is built at run time by `env_vars` (shell.py) with a delimiter that
+occurs in no value, so commas, `=`, spaces and `$` in CI values arrive intact.
 Other stages (Prod) apply the manifests with `gcloud run … replace` after
-envsubst filled in the image tags. gcloud reference:
-https://cloud.google.com/sdk/gcloud/reference/run/deploy
+`render` filled in the image tags and the revision suffixes derived from them
+(revisions.py: valid for every legal Docker tag). gcloud reference:
+https://cloud.google.com/sdk/gcloud/reference/run/deploy, `gcloud topic escaping`
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from dataclasses import dataclass
 from ..facts import CloudService, CloudStage, Facts
 from .cloudrun_manifests import OUT_DIR, manifest, manifest_path
 from .common import header
+from .revisions import DOCKER_TAG, REVISION_SUFFIX_BASH
+from .shell import ENV_VARS_BASH, join_list
 
 TITLE = "Cloud-Run-Deploy-Skripte"
 OUTPUTS = (f"{OUT_DIR}/*/deploy.sh",)
 _REF = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
+ENV_VARS = "$ENV_VARS"   # set by env_vars() right before each deploy command
+MANIFEST = "$MANIFEST"   # set by render() right before each replace command
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,14 @@ def _where(stage: CloudStage) -> list[str]:
     return ["--region", stage.gcp.region, "--project", stage.gcp.projekt]
 
 
-def env_flag_value(service: CloudService) -> str:
-    return ",".join(f"{e.name}={'${' + e.name + '}' if e.secret else e.value}" for e in service.env)
+def env_pairs(service: CloudService) -> list[str]:
+    """NAME=VALUE per variable: non-secret values from the matrix, secrets as ${NAME} CI variables."""
+    return [f"{e.name}={'${' + e.name + '}' if e.secret else e.value}" for e in service.env]
+
+
+def env_vars(service: CloudService) -> list[str]:
+    """The `env_vars` call that builds $ENV_VARS for one deploy command."""
+    return ["env_vars", *env_pairs(service)]
 
 
 def _network_flags(stage: CloudStage) -> list[str]:
@@ -59,7 +72,7 @@ def _command_flags(service: CloudService) -> list[str]:
         return []
     flags = ["--command", argv[0]]
     if argv[1:]:
-        flags.append("--args=" + ",".join(argv[1:]))
+        flags.append("--args=" + join_list(argv[1:]))  # ^D^ when an argument contains a comma
     return flags
 
 
@@ -73,45 +86,54 @@ def service_deploy(stage: CloudStage, service: CloudService) -> list[str]:
     if service.container_port:
         argv += ["--port", str(service.container_port)]
     argv += _network_flags(stage) + _command_flags(service)
-    return argv + ["--set-env-vars", env_flag_value(service)]
+    return argv + ["--set-env-vars", ENV_VARS]
 
 
 def job_deploy(stage: CloudStage, service: CloudService) -> list[str]:
     argv = ["gcloud", "run", "jobs", "deploy", service.name, "--image", service.image_ref, *_where(stage),
             "--service-account", stage.service_account, "--tasks", "1"]
     argv += _network_flags(stage) + _command_flags(service)
-    return argv + ["--set-env-vars", env_flag_value(service)]
+    return argv + ["--set-env-vars", ENV_VARS]
 
 
 def job_execute(stage: CloudStage, service: CloudService) -> list[str]:
     return ["gcloud", "run", "jobs", "execute", service.name, *_where(stage), "--wait"]
 
 
-def _replace(stage: CloudStage, service: CloudService) -> list[str]:
+def render_call(stage: CloudStage, service: CloudService) -> list[str]:
+    """`render FILE SERVICE`: sets $MANIFEST to a copy with tags and revision suffixes filled in."""
+    return ["render", manifest_path(stage, service).rsplit("/", 1)[1], service.name]
+
+
+def replace(stage: CloudStage, service: CloudService) -> list[str]:
     noun = "jobs" if service.is_job else "services"
-    file = manifest_path(stage, service).rsplit("/", 1)[1]
-    return ["gcloud", "run", noun, "replace", f"$(render {file})", *_where(stage)]
+    return ["gcloud", "run", noun, "replace", MANIFEST, *_where(stage)]
 
 
-def _first_command(stage: CloudStage, service: CloudService) -> list[str]:
+def _commands(stage: CloudStage, service: CloudService) -> list[list[str]]:
     if not stage.deploys_with_flags:
-        return _replace(stage, service)
-    return job_deploy(stage, service) if service.is_job else service_deploy(stage, service)
+        first = [render_call(stage, service), replace(stage, service)]
+    else:
+        first = [env_vars(service), job_deploy(stage, service) if service.is_job else service_deploy(stage, service)]
+    return first + ([job_execute(stage, service)] if service.is_job else [])
 
 
 def _refs(stage: CloudStage, service: CloudService) -> tuple[str, ...]:
-    """CI variables a target needs: ${NAME} references in what it deploys."""
-    text = " ".join(_first_command(stage, service)) if stage.deploys_with_flags else repr(manifest(stage, service))
-    return tuple(dict.fromkeys(m[2:-1] for m in _REF.findall(text)))
+    """CI variables a target needs: ${NAME} references in what it deploys (not the variables deploy.sh sets)."""
+    text = " ".join(a for argv in _commands(stage, service) for a in argv)
+    if not stage.deploys_with_flags:
+        text += repr(manifest(stage, service))
+    derived = {name for name, _tag in stage.revision_variables}
+    tags = [tag for name, tag in stage.revision_variables if "${" + name + "}" in text]
+    found = [m[2:-1] for m in _REF.findall(text)] + tags
+    return tuple(n for n in dict.fromkeys(found) if n not in derived)
 
 
 def steps(stage: CloudStage) -> list[Step]:
     """Jobs first (migrations before new code), then the services."""
     out = []
     for service in stage.resources:
-        commands = [_first_command(stage, service)]
-        if service.is_job:
-            commands.append(job_execute(stage, service))
+        commands = _commands(stage, service)
         out.append(Step(service.name, service.optional, tuple(map(tuple, commands)), _refs(stage, service)))
     return out
 
@@ -126,24 +148,34 @@ def ci_variables(stage: CloudStage) -> list[str]:
 
 # --- shell rendering ---------------------------------------------------------
 
-def quote(arg: str) -> str:
-    """Shell word for an argument; ${NAME} references stay expandable, everything else is literal."""
-    if arg.startswith("$(render "):
+def quote(arg: str, expand: frozenset[str] = frozenset()) -> str:
+    """Shell word for an argument: ${NAME} stays expandable only for the CI variables in `expand`
+    (and $ENV_VARS/$MANIFEST); everything else, `$` included, is literal."""
+    if arg in (ENV_VARS, MANIFEST):
         return f'"{arg}"'
-    if "${" not in arg:
+    refs = {m[2:-1] for m in _REF.findall(arg)} & expand
+    if not refs:
         return shlex.quote(arg)
     escaped = re.sub(r'(["\\`])', r"\\\1", arg)
-    escaped = re.sub(r"\$(?!\{[A-Z_][A-Z0-9_]*\})", r"\\$", escaped)
+    names = "|".join(map(re.escape, sorted(refs)))
+    escaped = re.sub(rf"\$(?!\{{(?:{names})\}})", r"\\$", escaped)
     return f'"{escaped}"'
 
 
-def command_lines(argv: tuple[str, ...] | list[str], indent: str = "") -> list[str]:
-    """Break a gcloud command before each --flag, with trailing backslashes."""
+def expandable(stage: CloudStage) -> frozenset[str]:
+    """CI variables deploy.sh may expand: the secrets of a flags stage and the image tags."""
+    return frozenset(stage.tag_variables) | (frozenset(stage.secret_variables) if stage.deploys_with_flags
+                                             else frozenset())
+
+
+def command_lines(argv: tuple[str, ...] | list[str], indent: str = "",
+                  expand: frozenset[str] = frozenset()) -> list[str]:
+    """Break a gcloud command before each --flag (env_vars: one pair per line), with trailing backslashes."""
     groups: list[list[str]] = [[]]
     for arg in argv:
-        if arg.startswith("--") and groups[-1]:
+        if groups[-1] and (arg.startswith("--") or argv[0] == "env_vars"):
             groups.append([])
-        groups[-1].append(quote(arg))
+        groups[-1].append(quote(arg, expand))
     lines = [" ".join(g) for g in groups]
     return [indent + ("" if i == 0 else "  ") + line + (" \\" if i < len(lines) - 1 else "")
             for i, line in enumerate(lines)]
@@ -165,11 +197,15 @@ def script(stage: CloudStage) -> str:
         intro.append(f"#   optional, nur wenn genannt: {' '.join(optional)}")
     if stage.deploys_with_flags:
         intro += ["# --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl",
-                  "# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen."]
+                  "# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.",
+                  "# env_vars wählt ein Trennzeichen, das in keinem Wert vorkommt: Kommas, =, Leerzeichen",
+                  "# und $ in CI-Werten kommen unverändert an."]
     else:
-        names = " ".join("${" + n + "}" for n in stage.tag_variables)
-        intro += [f"# Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur {names}."]
-    body = ["set -euo pipefail", "", *_helpers(stage), ""]
+        names = " ".join("${" + n + "}" for n in stage.manifest_variables)
+        intro += [f"# Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur {names}.",
+                  "# Revisionsnamen: <dienst>-<Suffix aus dem Tag> (für jeden gültigen Docker-Tag zulässig)."]
+    body = ["set -euo pipefail", "# gcloud schreibt sonst die Werte der Variablen in seine Logdatei",
+            "export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=1", "", *_helpers(stage), ""]
     body += [f"standard=({' '.join(default)})", f"bekannt=({' '.join(s.target for s in all_steps)})",
              'if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then',
              '  sed -n \'2,/^$/s/^# \\{0,1\\}//p\' "${BASH_SOURCE[0]}"',
@@ -180,8 +216,11 @@ def script(stage: CloudStage) -> str:
     for step in all_steps:
         body.append(f"    {step.target})")
         body.append(f"      benoetigt {' '.join(step.refs)}")
+        tags = [n for n in step.refs if n in stage.tag_variables]
+        if tags:
+            body.append(f"      tag_gueltig {' '.join(tags)}")
         for argv in step.commands:
-            body += command_lines(argv, "      ")
+            body += command_lines(argv, "      ", expandable(stage))
         body.append("      ;;")
     body += ['    *)', '      echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2', "      exit 2",
              "      ;;", "  esac", f'  echo "✓ $ziel ausgerollt ({stage.name})"', "done"]
@@ -197,18 +236,39 @@ def _helpers(stage: CloudStage) -> list[str]:
         '    if [ -z "${!name:-}" ]; then echo "CI-Variable $name fehlt" >&2; exit 2; fi',
         "  done",
         "}",
+        "",
+        "# Bricht ab, wenn ein Image-Tag kein gültiger Docker-Tag ist (bevor gcloud etwas ändert).",
+        "tag_gueltig() {",
+        "  local name",
+        '  for name in "$@"; do',
+        f"    if [[ ! ${{!name}} =~ ^{DOCKER_TAG.pattern}$ ]]; then",
+        f'      echo "CI-Variable $name ist kein gültiger Docker-Tag (erlaubt: {DOCKER_TAG.pattern})" >&2',
+        "      exit 2",
+        "    fi",
+        "  done",
+        "}",
     ]
-    if not stage.deploys_with_flags:
-        names = " ".join("${" + n + "}" for n in stage.tag_variables)
+    if stage.deploys_with_flags:
+        lines += ["", *ENV_VARS_BASH.rstrip("\n").split("\n")]
+    else:
+        names = " ".join("${" + n + "}" for n in stage.manifest_variables)
+        lines += ["", *REVISION_SUFFIX_BASH.rstrip("\n").split("\n")] if stage.revision_variables else []
+        suffixes = ["  local " + " ".join(f"{name}=" for name, _tag in stage.revision_variables)] \
+            if stage.revision_variables else []
+        for name, tag in stage.revision_variables:  # a tag that is not needed for this file may be unset
+            suffixes.append(f'  if [ -n "${{{tag}:-}}" ]; then revision_suffix "$2" "${{{tag}}}"; '
+                            f"{name}=$REVISION_SUFFIX; fi")
+        assigned = " ".join(f'{name}="${name}"' for name, _tag in stage.revision_variables)
         lines += [
             "",
             'hier="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
             'arbeit="$(mktemp -d)"',
             "trap 'rm -rf \"$arbeit\"' EXIT",
-            "# Manifest mit eingesetzten Image-Tags; gibt den Pfad der Kopie aus.",
+            "# render DATEI DIENST: setzt MANIFEST auf eine Kopie mit eingesetzten Tags und Revisionsnamen.",
             "render() {",
-            f"  envsubst '{names}' < \"$hier/$1\" > \"$arbeit/$1\"",
-            '  echo "$arbeit/$1"',
+            *suffixes,
+            f"  {assigned + ' ' if assigned else ''}envsubst '{names}' < \"$hier/$1\" > \"$arbeit/$1\"",
+            '  MANIFEST="$arbeit/$1"',
             "}",
         ]
     return lines

@@ -122,7 +122,7 @@ REVISION_SUFFIX_BASH = r"""
 # Setzt REVISION_SUFFIX: Revisionsname "$1-$REVISION_SUFFIX" für Docker-Tag $2
 # (klein, . und _ → -, Bindestriche zusammengefasst; wenn dabei etwas verloren
 # geht oder es zu lang wird: -<10 Hex FNV-1a-64 des Tags>). Gleiche Regel wie
-# checks/consumers/cloudrun_names.py.
+# umgebungsmatrix/artifacts/revisions.py.
 revision_suffix() {
   local LC_ALL=C dienst=$1 tag=$2
   if [[ ! $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then

@@ -121,7 +121,7 @@ class Page:
         for step in deploy_scripts.steps(self.stage):
             lines: list[str] = []
             for argv in step.commands:
-                lines += deploy_scripts.command_lines(argv)
+                lines += deploy_scripts.command_lines(argv, "", deploy_scripts.expandable(self.stage))
             label = f"`{step.target}`" + (" (optional)" if step.optional else "")
             needs = ", ".join(f"`{n}`" for n in step.refs)
             out.append(f"**{label}** – braucht die CI-Variablen {needs}\n\n" + fence("\n".join(lines), "bash"))

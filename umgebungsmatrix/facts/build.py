@@ -6,7 +6,9 @@ template of the matrix does not render; all other rules ran before in
 
 Conventions (not facts) live here and are documented on docs/stages/:
 - the Secret Manager id of a variable is its name in lower-kebab-case,
-- the canary revision of a service is named `<service>-${TAG}`.
+- the canary revision of a service is named `<service>-${REVISION_NEU}`;
+  deploy.sh derives the suffix from the image tag at run time
+  (umgebungsmatrix.artifacts.revisions: any legal Docker tag gives a valid name).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from .model import (
 from .templates import TABLE_PAGE, Context, TemplateProblem, TemplateService
 
 Entry = tuple[str, m.Dienst, str, tuple]  # (name, service, "dienste"|"jobs", matrix path)
+
+
+REVISION_SUFFIX = "REVISION_NEU"           # set by deploy.sh's render() from the image tag
+STABLE_REVISION_SUFFIX = "REVISION_STABIL"  # set by deploy.sh's render() from the stable tag
 
 
 def secret_id(variable: str) -> str:
@@ -240,9 +246,8 @@ class _Builder:
                 else base["image"],
                 cloud_command=(*health.befehl, *command) if background and command else command,
                 container_port=port, probe_path=probe, canary=canary,
-                revision_name=f"{name}-${{{tag}}}" if canary else None,
-                stable_revision_name=(f"{name}-${{{st.canary.stabil_tag_variable}}}"
-                                      if canary and st.canary else None))
+                revision_name=f"{name}-${{{REVISION_SUFFIX}}}" if canary else None,
+                stable_revision_name=f"{name}-${{{STABLE_REVISION_SUFFIX}}}" if canary else None)
             (jobs if is_job else services).append(service)
         gcp, netz = st.gcp, st.netz
         return CloudStage(
@@ -251,7 +256,9 @@ class _Builder:
             service_account=f"{gcp.dienstkonto}@{gcp.projekt}.iam.gserviceaccount.com",
             cloudsql_connection=(f"{gcp.projekt}:{gcp.region}:{netz.cloudsql_instanz}"
                                  if netz.cloudsql_ip == "public" else None),
-            tag_variables=(tag, *([st.canary.stabil_tag_variable] if st.canary else [])))
+            tag_variables=(tag, *([st.canary.stabil_tag_variable] if st.canary else [])),
+            revision_variables=((REVISION_SUFFIX, tag), (STABLE_REVISION_SUFFIX, st.canary.stabil_tag_variable))
+            if st.canary else ())
 
 
 # --- reading the facts -----------------------------------------------------------------------------

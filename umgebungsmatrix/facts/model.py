@@ -102,8 +102,8 @@ class CloudService(Service):
     container_port: int | None          # http port, or the health endpoint's port; None for jobs
     probe_path: str | None              # startup/liveness path; None for jobs
     canary: bool                        # gets the stage's traffic split (serves requests)
-    revision_name: str | None           # `<name>-${TAG}` of the canary revision
-    stable_revision_name: str | None
+    revision_name: str | None           # `<name>-${REVISION_NEU}` of the canary revision (deploy.sh sets it)
+    stable_revision_name: str | None    # `<name>-${REVISION_STABIL}`
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +159,13 @@ class CloudStage(Stage):
     secret_refs: dict[str, SecretRef]       # secret_manager stages only
     service_account: str
     cloudsql_connection: str | None         # project:region:instance when connecting over the public IP
-    tag_variables: tuple[str, ...]          # CI variables substituted into the manifests
+    tag_variables: tuple[str, ...]          # CI variables with image tags (IMAGE_TAG, the canary's stable tag)
+    revision_variables: tuple[tuple[str, str], ...]  # (variable deploy.sh sets, tag variable it derives from)
+
+    @property
+    def manifest_variables(self) -> tuple[str, ...]:
+        """Variables envsubst fills into the manifests: the tags and the revision suffixes derived from them."""
+        return self.tag_variables + tuple(name for name, _tag in self.revision_variables)
 
     @property
     def deploys_with_flags(self) -> bool:
