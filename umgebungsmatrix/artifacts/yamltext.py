@@ -1,12 +1,14 @@
 """The one YAML writer of the generated files: block style, strings that stay strings.
 
-Every string is written so that a YAML 1.1 reader (PyYAML, docker-compose v1)
-and a YAML 1.2 reader (ruamel.yaml, gcloud; Go yaml.v3, Compose v2) read the
-same string: it is written plain only if the 1.1 resolver of PyYAML and the
-YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
-both resolve it to a string, else single-quoted; text with line breaks or
-control characters is double-quoted with escapes (valid JSON, hence valid
-YAML in both versions). Integers and booleans are written as such.
+Every string is written so that every reader of the generated files reads the
+same string: PyYAML (YAML 1.1; docker-compose v1, our checks), ruamel.yaml in
+YAML 1.1 mode (gcloud 528 reads manifests so: `y`/`n` are booleans, `5e-05`
+a float) and YAML 1.2 readers (Go yaml.v3 in Compose v2, ruamel 1.2). A string
+is written plain only if all three resolve it to a string (1.2: the core
+schema, https://yaml.org/spec/1.2.2/#1032-tag-resolution), else single-quoted;
+text with line breaks or control characters is double-quoted with escapes
+(valid JSON, hence valid YAML in every version). Integers and booleans are
+written as such.
 
 Lists marked `Flow` are written on one line (compose commands and healthchecks).
 Round trip (both readers give back the input) is tested.
@@ -53,7 +55,23 @@ def is_plain_safe(text: str, flow: bool = False) -> bool:
         return False
     if _CORE_12.match(text):
         return False
-    return _RESOLVER_11.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+    if _RESOLVER_11.resolve(yaml.ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str":
+        return False
+    return _ruamel_11(text) == "tag:yaml.org,2002:str"
+
+
+@functools.lru_cache(maxsize=1)
+def _ruamel_resolver() -> Any:
+    from ruamel.yaml.resolver import VersionedResolver
+
+    return VersionedResolver(version=(1, 1))
+
+
+def _ruamel_11(text: str) -> str:
+    """The tag gcloud's reader (ruamel.yaml, YAML 1.1 mode) gives a plain scalar."""
+    from ruamel.yaml.nodes import ScalarNode
+
+    return str(_ruamel_resolver().resolve(ScalarNode, text, (True, False)))
 
 
 def scalar(value: Any, flow: bool = False) -> str:

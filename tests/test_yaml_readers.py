@@ -1,0 +1,68 @@
+"""Every generated YAML file reads the same for PyYAML (1.1), ruamel (1.2) and gcloud's own loader
+(ruamel, 1.1 mode, run in the SDK's Python): also with odd but legal matrix values."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.consumers import yaml_versions as yv
+from conftest import DOCS, KLEIN_MATRIX, facts_of
+from umgebungsmatrix.artifacts import render_all
+
+ODD = ["y", "n", "N", "0755", "1e3", "+.5", "09", "1_000", "~", "null", "no", "On", "2001-12-14", ".inf",
+       "a: b", "# x", "'x'", '"x"', "ä", "-", "--flag", "@x", "`x`", "x,y", "[x]", "{x}", "|", ">"]
+
+
+def _yaml_files(facts) -> dict[str, str]:
+    return {p: t for p, t in render_all(facts).items() if p.endswith((".yaml", ".yml"))}
+
+
+def _jinja_literal(value: str) -> str:
+    """A matrix template that renders exactly `value` (braces and hashes survive Jinja)."""
+    return "{% raw %}" + value + "{% endraw %}"
+
+
+def _odd_matrix() -> str:
+    """The small matrix plus one non-secret variable per odd value (written quoted in the matrix)."""
+    import json
+
+    extra = ""
+    for i, value in enumerate(ODD):
+        extra += (f"  ODD_{i}:\n    beschreibung: odd\n    dienste: [web, worker]\n"
+                  f"    wert: {json.dumps(_jinja_literal(value), ensure_ascii=False)}\n")
+    return KLEIN_MATRIX.read_text(encoding="utf-8").replace("  GRUSS:\n", extra + "  GRUSS:\n", 1)
+
+
+@pytest.fixture(scope="module")
+def odd():
+    return facts_of(_odd_matrix(), DOCS)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("which", ["live", "klein", "odd"])
+def test_generated_yaml_reads_the_same_for_every_reader(which, live, klein, odd):
+    facts = {"live": live, "klein": klein, "odd": odd}[which]
+    files = _yaml_files(facts)
+    results = yv.compare_many(list(files.values()))
+    problems = {path: [str(d) for d in found] for path, found in zip(files, results) if found}
+    assert problems == {}
+
+
+def test_odd_values_reach_the_manifests_as_strings(odd):
+    import yaml
+
+    for path, text in _yaml_files(odd).items():
+        if path.startswith("cloudrun/live/web"):
+            env = {e["name"]: e.get("value") for e in yaml.safe_load(text)["spec"]["template"]["spec"]
+                   ["containers"][0]["env"]}
+            for i, value in enumerate(ODD):
+                assert env[f"ODD_{i}"] == value
+
+
+def test_a_plain_ambiguous_scalar_is_caught_by_the_readers():
+    """Known-bad: what PyYAML's safe_dump writes for these strings is read differently by gcloud or YAML 1.2."""
+    import yaml
+
+    for value in ("y", "5e-05", "0o755"):
+        text = yaml.safe_dump({"value": value})
+        assert yv.compare(text), (value, text)
