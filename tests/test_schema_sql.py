@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "schema"
 
 # Facts of the fixtures: small on purpose and independent of the real matrix.
 FACTS = Rag(
-    db_schema="rag", extension="vector", embedding_dimension=3, distanz="cosine",
+    db_schema="rag", extension="vector", pgvector_version="0.8", embedding_dimension=3, distanz="cosine",
     index_methoden=["hnsw", "ivfflat"], index_max_dimension={"hnsw": 2000, "ivfflat": 2000},
     retriever_tabellen=["chunks"], agenten_tabellen=["agent_runs"],
     tenant_spalte="tenant_id", tenant_einstellung="app.tenant_id",

