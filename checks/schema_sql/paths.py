@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from macros.matrix import DOCS_DIR, ROOT, load_matrix
-from macros.model import Matrix
+from .boundary import DOCS_DIR, ROOT, Matrix, load_matrix
 
 SCHEMA_PAGE_KEY = "schema"
 

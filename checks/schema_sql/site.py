@@ -10,7 +10,7 @@ from typing import Callable
 
 from mkdocs.exceptions import PluginError
 
-from macros.model import Matrix, Rag
+from .boundary import Matrix, Rag
 
 from .parse import SchemaSyntaxError, load_schema
 from .paths import schema_file
