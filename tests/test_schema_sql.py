@@ -214,6 +214,11 @@ def test_classify_and_misspelled_commands():
     ("(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)", "ok"),
     ("tenant_id = current_setting('app.tenant_id')::uuid AND deleted_at IS NULL", "ok"),
     ("tenant_id = (SELECT rag.current_tenant())", "ok"),
+    ("EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id "
+     "AND d.tenant_id = current_setting('app.tenant_id')::uuid)", "ok"),
+    ("document_id IN (SELECT id FROM rag.documents WHERE tenant_id = current_setting('app.tenant_id')::uuid)", "ok"),
+    ("EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id OR "
+     "d.tenant_id = current_setting('app.tenant_id')::uuid)", "or"),
     ("true", "missing"),
     ("shared", "missing"),
     ("shared OR tenant_id = current_setting('app.tenant_id')::uuid", "or"),

@@ -9,8 +9,9 @@ command and ANDs those of restrictive ones (PostgreSQL 16 docs,
 ddl-rowsecurity.html and sql-createpolicy.html). A permissive policy keeps
 tenants apart only if every row it admits has the session's tenant: its
 expression must be `<tenant column> = <reads current_setting(<tenant
-setting>)>` (or IN / = ANY) as a top-level AND term. The same comparison
-under an OR or NOT admits other rows as well.
+setting>)>` (or IN / = ANY) as a top-level AND term, or an EXISTS / IN over a
+subquery with such a term (the row's parent row belongs to the tenant). The
+same comparison under an OR or NOT admits other rows as well.
 
 The setting may be read directly (`current_setting('app.tenant_id', true)`)
 or through a function whose body reads it (`rag.current_tenant()`).
@@ -117,6 +118,24 @@ def _compares_tenant(node: exp.Expression, column: str, setting: str, functions:
     return False
 
 
+def _restricts(node: exp.Expression, column: str, setting: str, functions: Mapping[str, str]) -> bool:
+    """A top-level AND term that admits only the session tenant's rows: the comparison itself,
+    or EXISTS / IN over a subquery whose own WHERE has such a term (the row's parent belongs
+    to the tenant, e.g. chunks -> documents)."""
+    if _compares_tenant(node, column, setting, functions):
+        return True
+    query = None
+    if isinstance(node, exp.Exists):
+        query = node.this
+    elif isinstance(node, exp.In):
+        query = node.args.get("query")
+    while isinstance(query, (exp.Subquery, exp.Paren)):
+        query = query.this
+    if isinstance(query, exp.Select) and query.args.get("where") is not None:
+        return any(_restricts(c, column, setting, functions) for c in _conjuncts(query.args["where"].this))
+    return False
+
+
 def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
     node = node.this if isinstance(node, exp.Paren) else node
     if isinstance(node, exp.And):
@@ -140,7 +159,7 @@ def tenant_filter(expression: str | None, column: str, setting: str,
         return Verdict(UNREADABLE, settings)
     settings = settings_read(tree, functions)
     columns = tuple(dict.fromkeys(c.name.lower() for c in tree.find_all(exp.Column)))
-    if any(_compares_tenant(c, column, setting, functions) for c in _conjuncts(tree)):
+    if any(_restricts(c, column, setting, functions) for c in _conjuncts(tree)):
         return Verdict(OK, settings, columns)
     if any(_compares_tenant(n, column, setting, functions) for n in tree.walk()):
         return Verdict(UNDER_OR, settings, columns)
