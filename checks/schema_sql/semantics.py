@@ -285,7 +285,7 @@ class _Run:
             self.finding("idempotent", error.statement.line,
                          f"die zweite Anwendung scheitert an {error.statement.kind}: "
                          f"{german(error.sqlstate, error.message, self.known)}")
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True, options=SESSION_OPTIONS) as conn:
             second = _fingerprint(conn)
             if not second_errors:
                 self.compare(first, second)
@@ -515,9 +515,10 @@ class _Run:
         conn.execute("SET LOCAL session_replication_role = replica")
         conn.execute(f'CREATE ROLE "{probe_role}" NOLOGIN NOSUPERUSER NOBYPASSRLS INHERIT')
         rows: dict[int, list[str]] = {}  # relation oid -> tenant values of B's rows in it (and below)
+        for schema in catalog.schemas:  # functions a policy calls may live in any schema
+            conn.execute(f'GRANT USAGE ON SCHEMA {_ident(schema)} TO "{probe_role}"')
         for tree in roots:
             for rel in tree:
-                conn.execute(f'GRANT USAGE ON SCHEMA {_ident(rel.schema)} TO "{probe_role}"')
                 conn.execute(f'GRANT SELECT ON {rel.sql} TO "{probe_role}"')
                 for policy in catalog.policies.get(rel.oid, []):
                     for role in policy.roles:
