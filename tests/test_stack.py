@@ -209,6 +209,16 @@ def test_row_or_message_at_start_fails_empty_start_and_missing_extension_fails_p
     assert results["schema"].status == FAILED and "fehlt live" in texts(results["schema"])
 
 
+def test_pgvector_version_other_than_the_matrix_fails(shared_stack, matrix, plan):
+    results = run_checks(matrix, plan, shared_stack, "pgvector")
+    assert results["pgvector"].status == OK
+    assert f"(Matrix: {matrix.plattform.rag.pgvector_version})" in texts(results["pgvector"])
+    rag = matrix.plattform.rag.model_copy(update={"pgvector_version": "0.6"})
+    other = matrix.model_copy(update={"plattform": matrix.plattform.model_copy(update={"rag": rag})})
+    result = run_checks(other, plan, shared_stack, "pgvector")["pgvector"]
+    assert result.status == FAILED and "die Matrix sagt 0.6 (plattform.rag.pgvector_version)" in texts(result)
+
+
 def test_worker_on_wrong_queues_fails_queue_check(stack, matrix, plan, monkeypatch):
     monkeypatch.setattr(live, "PROBE_TIMEOUT", 1.5)
     dev = next(w for w in stack.workers if w.stage == plan.stage.id and len(w.queues) > 1)
