@@ -25,9 +25,7 @@ from __future__ import annotations
 from .boundary import Finding, Rag
 from .parse import SchemaSyntaxError, load_schema, parse_schema, pg_type
 from .paths import display_path, schema_file
-from .report import SchemaReport, check_schema_text
 from .rules import OPCLASS, RULES, SYNTAX_RULE, Rule
-from .semantics import SemanticResult, run_semantics, semantic_findings
 from .structure import (
     VECTOR_METHODS, VECTOR_TYPES, Column, Extension, Index, IndexColumn, Policy, PolicyDrop,
     QualifiedName, RlsChange, SchemaSql, SearchPath, Statement, Table,
@@ -37,6 +35,19 @@ from .structure import (
 def check_schema(schema: SchemaSql, rag: Rag) -> list[Finding]:
     """All findings of all static rules, rule by rule, each sorted by line."""
     return [finding for rule in RULES for finding in rule.run(schema, rag)]
+
+
+_LAZY = {"SchemaReport": "report", "check_schema_text": "report", "SemanticResult": "semantics",
+         "run_semantics": "semantics", "semantic_findings": "semantics"}
+
+
+def __getattr__(name: str):
+    """The PostgreSQL part loads on first use, so `make check` (static) does not pay for it."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
