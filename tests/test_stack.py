@@ -26,7 +26,7 @@ from checks.stack.live import _db
 from checks.stack.provider import Refused, StackError
 from checks.stack.embedded import EmbeddedProvider
 from checks.stack.plan import build_plan
-from checks.stack.procs import RUN_MARKER
+from checks.servers.procs import RUN_MARKER
 from checks.stack.result import FAILED, OK, SKIPPED
 
 pytestmark = [pytest.mark.live, pytest.mark.skipif(
@@ -209,6 +209,16 @@ def test_row_or_message_at_start_fails_empty_start_and_missing_extension_fails_p
     assert results["pgvector"].status == FAILED
     assert f"Extension {matrix.plattform.rag.extension} ist nicht installiert" in texts(results["pgvector"])
     assert results["schema"].status == FAILED and "fehlt live" in texts(results["schema"])
+
+
+def test_pgvector_version_other_than_the_matrix_fails(shared_stack, matrix, plan):
+    results = run_checks(matrix, plan, shared_stack, "pgvector")
+    assert results["pgvector"].status == OK
+    assert f"(Matrix: {matrix.plattform.rag.pgvector_version})" in texts(results["pgvector"])
+    rag = matrix.plattform.rag.model_copy(update={"pgvector_version": "0.6"})
+    other = matrix.model_copy(update={"plattform": matrix.plattform.model_copy(update={"rag": rag})})
+    result = run_checks(other, plan, shared_stack, "pgvector")["pgvector"]
+    assert result.status == FAILED and "die Matrix sagt 0.6 (plattform.rag.pgvector_version)" in texts(result)
 
 
 def test_worker_on_wrong_queues_fails_queue_check(stack, matrix, plan, monkeypatch):

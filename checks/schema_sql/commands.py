@@ -2,13 +2,17 @@
 
 sqlglot (postgres dialect) parses tables, indexes and comments into trees but
 falls back to an uninterpreted `exp.Command` for CREATE EXTENSION, CREATE
-POLICY, DROP POLICY and ALTER TABLE ... ROW LEVEL SECURITY. These four are
-read here from sqlglot's tokens, following the grammar of the PostgreSQL 16
-reference pages; everything else stays opaque and is reported.
+POLICY, DROP POLICY, ALTER TABLE ... ROW LEVEL SECURITY and SET search_path.
+These are read here from sqlglot's tokens, following the grammar of the
+PostgreSQL 16 reference pages (sql-createextension, sql-createpolicy,
+sql-droppolicy, sql-altertable, sql-set). A statement these parsers cannot
+read is not an error here (CommandSyntaxError makes it opaque): PostgreSQL
+judges its validity (semantics.py).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from sqlglot import exp
@@ -16,9 +20,9 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.tokens import Token, TokenType
 
-from .structure import Extension, Policy, PolicyDrop, QualifiedName, RlsChange
+from .structure import Extension, Policy, PolicyDrop, QualifiedName, RlsChange, SearchPath
 
-Detail = Extension | Policy | PolicyDrop | RlsChange
+Detail = Extension | Policy | PolicyDrop | RlsChange | SearchPath
 POLICY_COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")
 _PARSER = Postgres().parser(error_level=ErrorLevel.IMMEDIATE)
 
@@ -122,25 +126,32 @@ def _extension(cur: Cursor, line: int) -> Extension:
     return Extension(name, schema, if_not_exists, line)
 
 
-def _expression(cur: Cursor) -> tuple[str, exp.Expression]:
-    """A parenthesized SQL expression, parsed from the tokens already there."""
+def _expression(cur: Cursor) -> tuple[str, exp.Expression | None]:
+    """A parenthesized SQL expression; its sqlglot tree, or None where sqlglot cannot parse it."""
     text, opening, inner = cur.parenthesized()
-    try:
-        tree = _PARSER.parse(inner, cur.sql)[0] if inner else None
-    except ParseError as err:
-        raise CommandSyntaxError(opening, f"Ausdruck „{text}“ ist kein gültiges SQL: "
-                                 f"{err.errors[0]['description']}") from None
-    if tree is None:
+    if not inner:
         raise CommandSyntaxError(opening, "leerer Ausdruck in Klammern")
+    try:
+        tree = _PARSER.parse(inner, cur.sql)[0]
+    except ParseError:
+        tree = None
     return text, tree
 
 
-def _references(*trees: exp.Expression | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Columns and current_setting() names an expression refers to."""
+_SETTING = re.compile(r"current_setting\s*\(\s*'([^']*)'", re.IGNORECASE)
+_WORD = re.compile(r'"([^"]+)"|([A-Za-z_][A-Za-z_0-9$]*)')
+
+
+def _references(*trees: exp.Expression | str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Columns and current_setting() names an expression refers to (text: a rough reading)."""
     columns: list[str] = []
     settings: list[str] = []
     for tree in trees:
         if tree is None:
+            continue
+        if isinstance(tree, str):
+            settings += _SETTING.findall(tree)
+            columns += [(q or w.lower()) for q, w in _WORD.findall(_SETTING.sub("", tree))]
             continue
         columns += [c.name.lower() for c in tree.find_all(exp.Column)]
         for func in tree.find_all(exp.Func):
@@ -185,7 +196,8 @@ def _policy(cur: Cursor, line: int) -> Policy:
     if cur.accept("WITH", "CHECK"):
         check, check_tree = _expression(cur)
     cur.finish()
-    columns, settings = _references(using_tree, check_tree)
+    columns, settings = _references(using_tree if using_tree is not None else using,
+                                    check_tree if check_tree is not None else check)
     return Policy(name, table, command, permissive, tuple(roles), using, check, columns, settings, line)
 
 
@@ -202,41 +214,92 @@ def _drop_policy(cur: Cursor, line: int) -> PolicyDrop:
     return PolicyDrop(name, table, if_exists, line)
 
 
-def _rls(cur: Cursor, line: int) -> RlsChange:
-    # ALTER TABLE [IF EXISTS] [ONLY] name {ENABLE|DISABLE|FORCE|NO FORCE} ROW LEVEL SECURITY
+RLS_ACTIONS = ("ENABLE", "DISABLE", "FORCE", "NO FORCE")
+
+
+def _rls(cur: Cursor, line: int) -> tuple[RlsChange, ...]:
+    # ALTER TABLE [IF EXISTS] [ONLY] name action [, ...] where every action is
+    # {ENABLE|DISABLE|FORCE|NO FORCE} ROW LEVEL SECURITY (several: all count)
     cur.expect("ALTER", "TABLE")
     cur.accept("IF", "EXISTS")
     cur.accept("ONLY")
     table = cur.qualified()
-    for action in ("ENABLE", "DISABLE", "FORCE", "NO FORCE"):
-        if cur.accept(*action.split()):
-            break
-    else:
-        raise CommandSyntaxError(cur.current(), "erwartet ENABLE, DISABLE, FORCE oder NO FORCE")
-    cur.expect("ROW", "LEVEL", "SECURITY")
-    cur.finish()
-    return RlsChange(table, action, line)
+    changes = []
+    while True:
+        for action in RLS_ACTIONS:
+            if cur.accept(*action.split()):
+                break
+        else:
+            raise CommandSyntaxError(cur.current(), "erwartet ENABLE, DISABLE, FORCE oder NO FORCE")
+        cur.expect("ROW", "LEVEL", "SECURITY")
+        changes.append(RlsChange(table, action, line))
+        if cur.at_end():
+            return tuple(changes)
+        if cur.current().token_type != TokenType.COMMA:
+            raise CommandSyntaxError(cur.current(), f"unerwartet: „{cur.current().text}“")
+        cur.pos += 1
 
 
 def _is_rls(tokens: list[Token]) -> bool:
     return [t.text.upper() for t in tokens[-3:]] == ["ROW", "LEVEL", "SECURITY"]
 
 
+def _search_path(cur: Cursor, line: int) -> SearchPath:
+    # SET [SESSION | LOCAL] search_path {TO | =} {value [, ...] | DEFAULT}
+    cur.expect("SET")
+    if not cur.accept("SESSION"):
+        cur.accept("LOCAL")
+    if cur.at_end() or cur.current().text.lower() != "search_path":
+        raise CommandSyntaxError(cur.current(), "erwartet search_path")
+    cur.pos += 1
+    if not cur.accept("TO"):
+        if cur.at_end() or cur.current().token_type != TokenType.EQ:
+            raise CommandSyntaxError(cur.current(), "erwartet TO oder =")
+        cur.pos += 1
+    if cur.accept("DEFAULT"):
+        cur.finish()
+        return SearchPath(("$user", "public"), line)
+    schemas = []
+    while not cur.at_end():
+        token = cur.current()
+        if token.token_type == TokenType.COMMA:
+            cur.pos += 1
+            continue
+        if token.token_type == TokenType.STRING:
+            schemas += [s.strip().strip('"') for s in token.text.split(",") if s.strip()]
+        else:
+            schemas.append(fold(token))
+        cur.pos += 1
+    return SearchPath(tuple(schemas), line)
+
+
+def _is_search_path(tokens: list[Token]) -> bool:
+    words = [t.text.lower() for t in tokens[:3]]
+    return "search_path" in words
+
+
 # (first two words) -> (statement kind, parser)
-HANDLERS: dict[tuple[str, str], tuple[str, Callable[[Cursor, int], Detail]]] = {
+HANDLERS: dict[tuple[str, str], tuple[str, Callable[[Cursor, int], Detail | tuple[Detail, ...]]]] = {
     ("CREATE", "EXTENSION"): ("CREATE EXTENSION", _extension),
     ("CREATE", "POLICY"): ("CREATE POLICY", _policy),
     ("DROP", "POLICY"): ("DROP POLICY", _drop_policy),
-    ("ALTER", "TABLE"): ("ALTER TABLE ROW LEVEL SECURITY", _rls),
+    ("ALTER", "TABLE"): ("ALTER TABLE", _rls),
 }
 
 
-def parse_command(tokens: list[Token], sql: str, line: int) -> tuple[str, Detail] | None:
-    """Parse a statement with an explicit parser; None if none applies."""
+def parse_command(tokens: list[Token], sql: str, line: int) -> tuple[Detail, ...] | None:
+    """Parse a statement with an explicit parser: its details; None if none applies.
+
+    Raises CommandSyntaxError if the statement starts like one of them but
+    reads differently; the caller then keeps it opaque.
+    """
     if len(tokens) < 2:
         return None
-    handler = HANDLERS.get((tokens[0].text.upper(), tokens[1].text.upper()))
+    first = tokens[0].text.upper()
+    if first == "SET" and _is_search_path(tokens):
+        return (_search_path(Cursor(tokens, sql), line),)
+    handler = HANDLERS.get((first, tokens[1].text.upper()))
     if handler is None or (handler[1] is _rls and not _is_rls(tokens)):
         return None
-    kind, parse = handler
-    return kind, parse(Cursor(tokens, sql), line)
+    result = handler[1](Cursor(tokens, sql), line)
+    return result if isinstance(result, tuple) else (result,)

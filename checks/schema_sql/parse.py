@@ -1,15 +1,25 @@
-"""Read a schema file with sqlglot (postgres dialect) into a SchemaSql.
+"""Read a schema file into a SchemaSql: statements.py splits, sqlglot parses.
 
-The file is tokenized once; statements are split at the semicolon tokens so
-each keeps its first line. Each statement is then parsed by sqlglot, except
-the few that sqlglot cannot parse and commands.py reads explicitly.
+1. statements.split() finds the statements like psql does (comments, quotes,
+   dollar quoting, COPY data, psql meta-commands, a byte-order mark) and
+   classifies each by its leading keywords.
+2. Each statement is tokenized and parsed by sqlglot (postgres dialect),
+   except the few that commands.py reads explicitly. Token positions are
+   shifted to the statement's place in the file, so every line number is a
+   line of the file.
+3. A statement sqlglot cannot parse is kept with its kind and marked
+   `handled=False`: it is not an error here. PostgreSQL judges it
+   (semantics.py); the static rules see only its kind.
+
+parse_schema() raises SchemaSyntaxError only when the text cannot be split
+into statements at all (a quote, dollar quote or comment that never closes).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
-from bisect import bisect_right
-from itertools import accumulate
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,14 +27,13 @@ from typing import Iterator
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
-from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.errors import ErrorLevel
 from sqlglot.tokens import Token, TokenType
 
-from umgebungsmatrix.errors import InputError
-
 from .commands import CommandSyntaxError, parse_command
+from .statements import Piece, SchemaSyntaxError, split
 from .structure import (
-    Column, Extension, Index, IndexColumn, Policy, QualifiedName, RlsChange, SchemaSql,
+    Column, Extension, Index, IndexColumn, Policy, QualifiedName, RlsChange, SchemaSql, SearchPath,
     Statement, Table,
 )
 
@@ -40,17 +49,19 @@ _PG_TYPES = {
     "DECIMAL": "numeric", "VARCHAR": "character varying", "CHAR": "character",
     "VARBINARY": "bytea", "BINARY": "bytea", "INET": "inet",
     "BIGSERIAL": "bigint", "SERIAL": "integer", "SMALLSERIAL": "smallint",
-    "VECTOR": "vector",
+    "VECTOR": "vector", "BIT": "bit",
 }
 _SERIALS = {"BIGSERIAL", "SERIAL", "SMALLSERIAL"}
-
-
-class SchemaSyntaxError(InputError):
-    """The file is not valid SQL. str() is the German message with file:line:column."""
-
-    def __init__(self, path: str, line: int, column: int, message: str):
-        self.path, self.line, self.column, self.message = path, line, column, message
-        super().__init__(f"{path}:{line}:{column}: Syntaxfehler: {message}")
+_RLS_ACTION = re.compile(r"\b(ENABLE|DISABLE|FORCE|NO\s+FORCE)\s+ROW\s+LEVEL\s+SECURITY\b", re.IGNORECASE)
+_BODY = re.compile(r"\bAS\s+(\$[A-Za-z_0-9]*\$)(.*?)\1|\bAS\s+'((?:[^']|'')*)'|\bBEGIN\s+ATOMIC\b(.*)",
+                   re.IGNORECASE | re.DOTALL)
+_NAME = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?'
+_CREATE_TABLE_NAME = re.compile(
+    rf"CREATE\s+(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|UNLOGGED)\s+)*TABLE\s+(IF\s+NOT\s+EXISTS\s+)?({_NAME})",
+    re.IGNORECASE)
+_ALTER_TABLE_NAME = re.compile(
+    r'ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?)',
+    re.IGNORECASE)
 
 
 @contextmanager
@@ -65,42 +76,40 @@ def _quiet_sqlglot() -> Iterator[None]:
         logger.setLevel(level)
 
 
-class _Lines:
-    """Line and column (1-based) of a character offset, by binary search."""
-
-    def __init__(self, sql: str):
-        self.starts = [0, *accumulate(len(line) for line in sql.split("\n"))]
-        self.starts = [start + number for number, start in enumerate(self.starts)][:-1]
-
-    def position(self, offset: int) -> tuple[int, int]:
-        line = bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
-
-
-def _position(sql: str, offset: int) -> tuple[int, int]:
-    return _Lines(sql).position(offset)
-
-
 def split_statements(sql: str, path: str) -> list[list[Token]]:
-    """Tokens of each statement, without the terminating semicolon."""
+    """sqlglot tokens of each SQL statement (psql meta-commands and COPY data left out)."""
     tokenizer = _DIALECT.tokenizer_class(dialect=_DIALECT)
+    parts = split(sql, path)
+    return [t for p in parts.pieces if not p.meta and (t := _tokens(tokenizer, sql, p))]
+
+
+def _tokens(tokenizer, sql: str, piece: Piece) -> list[Token] | None:
+    """sqlglot's tokens of one statement, positioned in the whole file; None if it cannot tokenize it."""
     try:
-        tokens = tokenizer.tokenize(sql)
-    except TokenError as err:
-        core = getattr(tokenizer, "_core", None)
-        offset = getattr(core, "_start", None)
-        if not isinstance(offset, int):
-            offset = (err.start or 0) + 50
-        line, column = _position(sql, min(offset, len(sql)))
-        raise SchemaSyntaxError(path, line, column, "Text nicht lesbar (nicht geschlossene Zeichenkette, "
-                                "Klammer oder Kommentar?)") from None
-    statements: list[list[Token]] = [[]]
+        tokens = tokenizer.tokenize(sql[piece.start:piece.end])
+    except Exception:  # noqa: BLE001 - sqlglot failing on a statement is never fatal: PostgreSQL judges it
+        return None
+    lines, columns, offset = piece.line - 1, piece.column - 1, piece.start
     for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            statements.append([])
-        else:
-            statements[-1].append(token)
-    return [s for s in statements if s]
+        if token.line == 1:
+            token.col += columns
+        token.line += lines
+        token.start += offset
+        token.end += offset
+    return tokens
+
+
+def _without_only(tokens: list[Token]) -> tuple[list[Token], bool]:
+    """CREATE INDEX … ON ONLY t (pg_dump): sqlglot knows the statement, not ONLY; drop the word, remember it."""
+    if len(tokens) < 3 or tokens[0].text.upper() != "CREATE":
+        return tokens, False
+    words = [t.text.upper() for t in tokens[:3]]
+    if "INDEX" not in words:
+        return tokens, False
+    for i, token in enumerate(tokens[:-1]):
+        if token.token_type == TokenType.ON and tokens[i + 1].text.upper() == "ONLY":
+            return tokens[:i + 1] + tokens[i + 2:], True
+    return tokens, False
 
 
 def _name(ident: exp.Expression | None) -> str | None:
@@ -115,20 +124,45 @@ def _qualified(table: exp.Table) -> QualifiedName:
     return QualifiedName(_name(table.args.get("db")), _name(table.this) or "")
 
 
+def _user_type(dtype: exp.DataType) -> tuple[str | None, str] | None:
+    """(schema, name) of a user-defined type such as public.vector or halfvec."""
+    kind = dtype.args.get("kind")
+    if isinstance(kind, exp.Dot):
+        return _name(kind.this), _name(kind.expression) or ""
+    if isinstance(kind, exp.Identifier):
+        return None, _name(kind) or ""
+    return None
+
+
 def pg_type(dtype: exp.DataType) -> tuple[str, str, tuple[int, ...]]:
-    """(format_type spelling, base type, numeric modifiers) of a sqlglot type."""
+    """(format_type spelling, base type, numeric modifiers) of a sqlglot type.
+
+    A schema prefix is left out (public.vector(1536) -> 'vector(1536)', as
+    format_type() prints it with public on the search_path); see type_schema().
+    """
     if dtype.this == exp.DataType.Type.ARRAY and dtype.expressions:
         inner, base, args = pg_type(dtype.expressions[0])
         return inner + "[]", base + "[]", args
     args = tuple(int(e.name) for e in dtype.expressions if e.name.isdigit())
     base = _PG_TYPES.get(dtype.this.name)
-    if base is None:  # user-defined (halfvec, citext, ...): keep the source spelling
-        text = dtype.sql("postgres")
-        base = text.split("(")[0].strip().lower()
-    if dtype.this.name in ("BIGSERIAL", "SERIAL", "SMALLSERIAL"):
+    if base is None:  # user-defined (halfvec, public.vector, citext, ...)
+        user = _user_type(dtype)
+        if user is not None:
+            base = user[1]
+        else:
+            base = dtype.sql("postgres").split("(")[0].strip().lower()
+    if dtype.this.name in _SERIALS:
         args = ()
     modifiers = f"({','.join(map(str, args))})" if args else ""
     return base + modifiers, base, args
+
+
+def type_schema(dtype: exp.DataType) -> str | None:
+    """The schema a type name is qualified with ('public' for public.vector(1536)), else None."""
+    if dtype.this == exp.DataType.Type.ARRAY and dtype.expressions:
+        return type_schema(dtype.expressions[0])
+    user = _user_type(dtype)
+    return user[0] if user else None
 
 
 @dataclass
@@ -142,6 +176,9 @@ class _TableDraft:
     comment: str | None = None
     rls_enabled: bool = False
     rls_forced: bool = False
+    partition_of: QualifiedName | None = None
+    inherits: tuple[QualifiedName, ...] = ()
+    partitioned: bool = False
 
 
 def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
@@ -159,7 +196,9 @@ def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
     default = next((k.this for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     identity = any(isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds) or (
         isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
-    column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity)
+    schema = type_schema(dtype) if isinstance(dtype, exp.DataType) else None
+    column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity,
+                    type_schema=schema)
     return column, primary, unique
 
 
@@ -170,6 +209,22 @@ def _identifiers(node: exp.Expression | None) -> tuple[str, ...]:
     return tuple(_name(i) or "" for i in items)
 
 
+def _set_config_path(node: exp.Expression) -> SearchPath | None:
+    """SELECT [pg_catalog.]set_config('search_path', 'a, b', …) as pg_dump writes it."""
+    if not isinstance(node, exp.Select) or len(node.expressions) != 1 or node.args.get("from"):
+        return None
+    call = node.expressions[0]
+    if isinstance(call, exp.Dot):
+        call = call.expression
+    if not isinstance(call, exp.Anonymous) or call.name.lower() != "set_config" or len(call.expressions) < 2:
+        return None
+    name, value = call.expressions[0], call.expressions[1]
+    if not (isinstance(name, exp.Literal) and name.this == "search_path" and isinstance(value, exp.Literal)):
+        return None
+    schemas = tuple(s.strip().strip('"') for s in value.this.split(",") if s.strip())
+    return SearchPath(schemas, call.meta.get("line", 0) if hasattr(call, "meta") else 0)
+
+
 class _Builder:
     def __init__(self, path: str):
         self.path = path
@@ -178,8 +233,18 @@ class _Builder:
         self.policies: list[Policy] = []
         self.extensions: list[Extension] = []
         self.schemas: list[tuple[str, int]] = []
+        self.functions: list[tuple[QualifiedName, str, int]] = []
+        self.search_path: tuple[str, ...] | None = None
+
+    def resolve(self, name: QualifiedName) -> QualifiedName:
+        """An unqualified name after SET search_path: the schema PostgreSQL creates it in."""
+        if name.schema is not None or not self.search_path:
+            return name
+        first = next((s for s in self.search_path if s not in ("$user", "pg_temp", "pg_catalog")), None)
+        return QualifiedName(first, name.name) if first else name
 
     def draft(self, name: QualifiedName) -> _TableDraft | None:
+        name = self.resolve(name)
         if name in self.tables:
             return self.tables[name]
         if name.schema is None:
@@ -194,9 +259,16 @@ class _Builder:
             draft = self.draft(_qualified(node.this))
             for action in node.args.get("actions") or []:
                 if draft is not None and isinstance(action, exp.ColumnDef):
-                    draft.columns.append(_column(action)[0])
+                    column = _column(action)[0]
+                    if draft.columns and any(c.name == column.name for c in draft.columns):
+                        continue  # ADD COLUMN IF NOT EXISTS of an existing column: PostgreSQL skips it
+                    draft.columns.append(column)
         elif isinstance(node, exp.Comment):
             self._comment(node)
+        elif isinstance(node, exp.Select):
+            path = _set_config_path(node)
+            if path is not None:
+                self.detail(replace(path, line=line))
 
     def _create(self, node: exp.Create, line: int) -> None:
         kind = (node.args.get("kind") or "").upper()
@@ -205,11 +277,27 @@ class _Builder:
             self.schemas.append((_name(target.args.get("db")) or _name(target.this) or "", line))
         elif kind == "TABLE" and isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
             self._table(node, target, line)
+        elif kind == "TABLE" and isinstance(target, exp.Table):
+            draft = _TableDraft(self.resolve(_qualified(target)), line, bool(node.args.get("exists")))
+            self._table_properties(node, draft)
+            self.tables.setdefault(draft.name, draft)
         elif kind == "INDEX" and isinstance(target, exp.Index):
             self._index(node, target, line)
 
+    def _table_properties(self, node: exp.Create, draft: _TableDraft) -> None:
+        properties = node.args.get("properties")
+        for prop in properties.expressions if properties else []:
+            if isinstance(prop, exp.PartitionedOfProperty) and isinstance(prop.this, exp.Table):
+                draft.partition_of = self.resolve(_qualified(prop.this))
+            elif isinstance(prop, exp.InheritsProperty):
+                draft.inherits = tuple(self.resolve(_qualified(t)) for t in prop.expressions
+                                       if isinstance(t, exp.Table))
+            elif isinstance(prop, exp.PartitionedByProperty):
+                draft.partitioned = True
+
     def _table(self, node: exp.Create, schema: exp.Schema, line: int) -> None:
-        draft = _TableDraft(_qualified(schema.this), line, bool(node.args.get("exists")))
+        draft = _TableDraft(self.resolve(_qualified(schema.this)), line, bool(node.args.get("exists")))
+        self._table_properties(node, draft)
         for item in schema.expressions:
             if isinstance(item, exp.ColumnDef):
                 column, primary, unique = _column(item)
@@ -228,7 +316,7 @@ class _Builder:
         draft.columns = [replace(c, not_null=True) if c.name in keys else c for c in draft.columns]
         self.tables.setdefault(draft.name, draft)
 
-    def _index(self, node: exp.Create, index: exp.Index, line: int) -> None:
+    def _index(self, node: exp.Create, index: exp.Index, line: int, only: bool = False) -> None:
         params = index.args.get("params") or exp.IndexParameters()
         using = params.args.get("using")
         columns = []
@@ -245,13 +333,15 @@ class _Builder:
         table = index.args.get("table")
         self.indexes.append(Index(
             name=_name(index.this),
-            table=_qualified(table) if isinstance(table, exp.Table) else QualifiedName(None, ""),
+            table=self.resolve(_qualified(table)) if isinstance(table, exp.Table) else QualifiedName(None, ""),
             method=(using.name if using is not None else "btree").lower(),
             columns=tuple(columns),
             unique=bool(node.args.get("unique")),
             where=where.this.sql("postgres") if where is not None else None,
             if_not_exists=bool(node.args.get("exists")),
             line=line,
+            concurrently=bool(node.args.get("concurrently")),
+            only=only,
         ))
 
     def _comment(self, node: exp.Comment) -> None:
@@ -272,7 +362,9 @@ class _Builder:
         if isinstance(detail, Extension):
             self.extensions.append(detail)
         elif isinstance(detail, Policy):
-            self.policies.append(detail)
+            self.policies.append(replace(detail, table=self.resolve(detail.table)))
+        elif isinstance(detail, SearchPath):
+            self.search_path = detail.schemas
         elif isinstance(detail, RlsChange):
             draft = self.draft(detail.table)
             if draft is not None:
@@ -280,6 +372,45 @@ class _Builder:
                     draft.rls_enabled = detail.action == "ENABLE"
                 else:
                     draft.rls_forced = detail.action == "FORCE"
+
+    def opaque(self, kind: str, text: str, line: int) -> tuple[RlsChange, ...]:
+        """What the rules need from a statement sqlglot cannot parse (its columns stay unknown)."""
+        if kind == "CREATE TABLE":
+            table = _CREATE_TABLE_NAME.match(text)
+            if table:
+                draft = _TableDraft(self.resolve(_parse_name(table.group(2))), line, bool(table.group(1)))
+                parent = re.search(rf"\bPARTITION\s+OF\s+({_NAME})", text, re.IGNORECASE)
+                if parent:
+                    draft.partition_of = self.resolve(_parse_name(parent.group(1)))
+                draft.partitioned = bool(re.search(r"\)\s*PARTITION\s+BY\b", text, re.IGNORECASE))
+                self.tables.setdefault(draft.name, draft)
+        if kind == "CREATE FUNCTION" or kind == "CREATE PROCEDURE":
+            name = re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([\w$.\"]+)", text,
+                            re.IGNORECASE)
+            if name:
+                self._function(name.group(1), text, line)
+        if kind == "ALTER TABLE":
+            table = _ALTER_TABLE_NAME.match(text)
+            if table:
+                name = _parse_name(table.group(1))
+                changes = tuple(RlsChange(name, re.sub(r"\s+", " ", a.upper()), line)
+                                for a in _RLS_ACTION.findall(text))
+                for change in changes:
+                    self.detail(change)
+                return changes
+        return ()
+
+    def function(self, node: exp.Create, text: str, line: int) -> None:
+        target = node.this
+        if isinstance(target, exp.UserDefinedFunction) and isinstance(target.this, exp.Table):
+            self._function(str(_qualified(target.this)), text, line)
+
+    def _function(self, name: str, text: str, line: int) -> None:
+        body = _BODY.search(text)
+        if body is None:
+            return
+        source = next((g for g in (body.group(2), body.group(3), body.group(4)) if g is not None), "")
+        self.functions.append((self.resolve(_parse_name(name)), source, line))
 
     def tables_out(self) -> tuple[Table, ...]:
         indexes: dict[int, list[Index]] = {}
@@ -295,57 +426,84 @@ class _Builder:
                 indexes=tuple(indexes.get(id(d), ())),
                 policies=tuple(policies.get(id(d), ())),
                 rls_enabled=d.rls_enabled, rls_forced=d.rls_forced, if_not_exists=d.if_not_exists,
-                line=d.line, comment=d.comment))
+                line=d.line, comment=d.comment, partition_of=d.partition_of, inherits=d.inherits,
+                partitioned=d.partitioned))
         return tuple(out)
 
 
-def _kind(node: exp.Expression, tokens: list[Token]) -> str:
-    if isinstance(node, (exp.Create, exp.Drop, exp.Alter)) and node.args.get("kind"):
-        verb = {exp.Create: "CREATE", exp.Drop: "DROP", exp.Alter: "ALTER"}[type(node)]
-        return f"{verb} {str(node.args['kind']).upper()}"
-    if isinstance(node, exp.Comment):
-        return "COMMENT ON"
-    return tokens[0].text.upper()
-
-
-def _parse_error(err: ParseError, line: int, column: int) -> tuple[int, int, str]:
-    """Line, column and German text of sqlglot's first error."""
-    first = err.errors[0] if err.errors else {}
-    where = f" bei „{first['highlight']}“" if first.get("highlight") else ""
-    detail = first.get("description") or str(err)
-    return first.get("line") or line, first.get("col") or column, f"ungültiges SQL{where} (sqlglot: {detail})"
+def _parse_name(text: str) -> QualifiedName:
+    """'rag.chunks', '"Rag"."x"', 'chunks' -> QualifiedName (unquoted parts folded to lower case)."""
+    parts = re.findall(r'"((?:[^"]|"")*)"|([^."\s(]+)', text)
+    names = [q.replace('""', '"') if q else w.lower() for q, w in parts][:2]
+    if len(names) == 2:
+        return QualifiedName(names[0], names[1])
+    return QualifiedName(None, names[0] if names else "")
 
 
 def parse_schema(sql: str, path: str = "schema.sql") -> SchemaSql:
-    """Parse the text of a schema file; raise SchemaSyntaxError on invalid SQL."""
+    """Parse the text of a schema file.
+
+    Raises SchemaSyntaxError only if the text cannot be split into
+    statements (a string, quoted name, dollar quote or comment never
+    closes); any statement sqlglot cannot parse is kept, unparsed.
+    """
+    parts = split(sql, path)
+    collect = gc.isenabled()
+    gc.disable()  # sqlglot builds many small trees; cyclic GC passes in between cost a third of the time
+    try:
+        return _parse(sql, path, parts)
+    finally:
+        if collect:
+            gc.enable()
+
+
+def _parse(sql: str, path: str, parts) -> SchemaSql:
     builder = _Builder(path)
     statements: list[Statement] = []
+    tokenizer = _DIALECT.tokenizer_class(dialect=_DIALECT)
     parser = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE)
-    lines = _Lines(sql)
     with _quiet_sqlglot():
-        for number, tokens in enumerate(split_statements(sql, path)):
-            first, last = tokens[0], tokens[-1]
-            line, column = lines.position(first.start)
-            text = sql[first.start:last.end + 1]
-            try:
-                handled = parse_command(tokens, sql, line)
-            except CommandSyntaxError as err:
-                at_line, at_column = lines.position(err.token.start)
-                raise SchemaSyntaxError(path, at_line, at_column, err.message) from None
-            if handled is not None:
-                kind, detail = handled
-                builder.detail(detail)
-                statements.append(Statement(number, line, column, kind, text, None, detail))
+        for number, piece in enumerate(parts.pieces):
+            text = sql[piece.start:piece.end]
+            common = dict(end_line=piece.end_line, words=piece.words, search_path=builder.search_path,
+                          copy_rows=piece.data_rows if piece.data is not None else None)
+            if piece.meta:
+                statements.append(Statement(number, piece.line, piece.column, piece.kind, text, meta=True, **common))
                 continue
-            try:
-                node = parser.parse(tokens, sql)[0]
-            except ParseError as err:
-                raise SchemaSyntaxError(path, *_parse_error(err, line, column)) from None
-            if node is None:
+            tokens = _tokens(tokenizer, sql, piece)
+            details = None
+            if tokens:
+                try:
+                    details = parse_command(tokens, sql, piece.line)
+                except CommandSyntaxError:
+                    details = None
+            if details:
+                for detail in details:
+                    builder.detail(detail)
+                statements.append(Statement(number, piece.line, piece.column, piece.kind, text, None,
+                                            details[0], details=details, **common))
                 continue
-            builder.add(node, line)
-            statements.append(Statement(number, line, column, _kind(node, tokens), text, node,
-                                        handled=not isinstance(node, exp.Command)))
+            node = None
+            only = False
+            if tokens:
+                tokens, only = _without_only(tokens)
+                try:
+                    node = parser.parse(tokens, sql)[0]
+                except Exception:  # noqa: BLE001 - not parseable by sqlglot: kept as is, PostgreSQL judges it
+                    node = None
+            if node is None or isinstance(node, exp.Command):
+                changes = builder.opaque(piece.kind, text, piece.line)
+                statements.append(Statement(number, piece.line, piece.column, piece.kind, text, None,
+                                            changes[0] if changes else None, handled=False,
+                                            details=changes, **common))
+                continue
+            if only and isinstance(node, exp.Create) and isinstance(node.this, exp.Index):
+                builder._index(node, node.this, piece.line, only=True)
+            else:
+                builder.add(node, piece.line)
+            if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE"):
+                builder.function(node, text, piece.line)
+            statements.append(Statement(number, piece.line, piece.column, piece.kind, text, node, **common))
     return SchemaSql(
         path=path,
         statements=tuple(statements),
@@ -355,16 +513,22 @@ def parse_schema(sql: str, path: str = "schema.sql") -> SchemaSql:
         indexes=tuple(builder.indexes),
         policies=tuple(builder.policies),
         lines=sql.count("\n") + 1,
+        bom=parts.bom,
+        functions=tuple(builder.functions),
     )
 
 
 def load_schema(file: Path | str | None = None, display: str | None = None) -> SchemaSql:
     """Read and parse a schema file (default: docs/rag/schema.sql).
 
-    Raises OSError if it cannot be read, SchemaSyntaxError if it is not SQL.
+    Raises OSError/UnicodeDecodeError if it cannot be read, SchemaSyntaxError
+    if it cannot be split into statements.
     """
     from .paths import display_path, schema_file
 
     file = Path(file) if file is not None else schema_file()
     text = file.read_text(encoding="utf-8")
     return parse_schema(text, display or display_path(file))
+
+
+__all__ = ["SchemaSyntaxError", "load_schema", "parse_schema", "pg_type", "split_statements", "type_schema"]

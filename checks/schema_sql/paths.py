@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from umgebungsmatrix.matrix.model import Matrix
-from umgebungsmatrix.paths import DOCS_DIR, ROOT
 from umgebungsmatrix.paths import display_path as _display
+
+from .boundary import DOCS_DIR, ROOT, Matrix, load_matrix
 
 SCHEMA_PAGE_KEY = "schema"
 
 
 def schema_file(matrix: Matrix | None = None) -> Path:
     """docs/<seiten.schema>, i.e. docs/rag/schema.sql (default: of the repository's matrix)."""
-    if matrix is None:
-        from umgebungsmatrix.facts import load
-
-        matrix = load().matrix
+    matrix = matrix or load_matrix()
     return DOCS_DIR / matrix.seiten[SCHEMA_PAGE_KEY]
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# pgvector's types; an embedding column has one of them.
-VECTOR_TYPES = ("vector", "halfvec", "sparsevec")
+# Types an embedding column can have: pgvector's vector, halfvec and sparsevec,
+# and PostgreSQL's bit (binary vectors). pgvector README, "Half-Precision
+# Vectors", "Binary Vectors", "Sparse Vectors" (pgvector 0.7+).
+VECTOR_TYPES = ("vector", "halfvec", "sparsevec", "bit")
 # pgvector's approximate index methods.
 VECTOR_METHODS = ("hnsw", "ivfflat")
 
@@ -49,6 +51,7 @@ class Column:
     default_node: Any = field(default=None, repr=False, compare=False)  # sqlglot tree of DEFAULT
     identity: bool = False  # GENERATED ... AS IDENTITY or serial: the database fills it
     comment: str | None = None
+    type_schema: str | None = None  # 'public' for public.vector(1536) (pg_dump style), else None
 
     @property
     def default(self) -> str | None:
@@ -57,11 +60,12 @@ class Column:
 
     @property
     def is_vector(self) -> bool:
+        """An embedding column: found by its type (vector, halfvec, sparsevec, bit), never by its name."""
         return self.base_type in VECTOR_TYPES
 
     @property
     def dimension(self) -> int | None:
-        """The N of vector(N)/halfvec(N)/sparsevec(N); None otherwise."""
+        """The N of vector(N)/halfvec(N)/sparsevec(N)/bit(N); None otherwise."""
         return self.type_args[0] if self.is_vector and self.type_args else None
 
 
@@ -84,6 +88,8 @@ class Index:
     where: str | None  # predicate of a partial index
     if_not_exists: bool
     line: int
+    concurrently: bool = False  # CREATE INDEX CONCURRENTLY: cannot run inside a transaction
+    only: bool = False  # ON ONLY: the partitioned table alone (pg_dump), partitions attach later
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,14 @@ class RlsChange:
 
 
 @dataclass(frozen=True)
+class SearchPath:
+    """SET search_path … or SELECT set_config('search_path', …): where unqualified names go."""
+
+    schemas: tuple[str, ...]  # in order; () for '' (pg_dump: nothing unqualified)
+    line: int
+
+
+@dataclass(frozen=True)
 class Extension:
     name: str
     schema: str | None
@@ -140,6 +154,9 @@ class Table:
     if_not_exists: bool
     line: int
     comment: str | None = None
+    partition_of: QualifiedName | None = None  # CREATE TABLE … PARTITION OF parent
+    inherits: tuple[QualifiedName, ...] = ()  # CREATE TABLE … INHERITS (parent, …)
+    partitioned: bool = False  # CREATE TABLE … PARTITION BY …
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -149,21 +166,30 @@ class Table:
 class Statement:
     """One statement of the file, in order.
 
-    `node` is sqlglot's tree; it is None for the statements read by the
-    explicit parsers (CREATE EXTENSION, CREATE/DROP POLICY, ALTER TABLE ...
-    ROW LEVEL SECURITY), whose result is in `detail`. `handled` is False for
-    a statement sqlglot keeps only as an opaque command that no explicit
-    parser understands: the rules cannot see inside it.
+    `kind` comes from the statement's leading keywords (statements.classify),
+    whether or not sqlglot can parse it. `node` is sqlglot's tree; it is None
+    for the statements read by the explicit parsers (CREATE EXTENSION,
+    CREATE/DROP POLICY, ALTER TABLE ... ROW LEVEL SECURITY, SET search_path),
+    whose result is in `detail` (all of them in `details`), and for
+    statements sqlglot cannot parse. `handled` is False for a statement
+    whose inside no parser understands: the static rules see only its kind;
+    PostgreSQL judges it (semantics.py).
     """
 
     index: int
     line: int
     column: int
-    kind: str  # e.g. 'CREATE TABLE', 'CREATE POLICY', 'INSERT'
+    kind: str  # e.g. 'CREATE TABLE', 'CREATE POLICY', 'INSERT', 'psql \restrict'
     text: str
     node: Any = None  # sqlglot.exp.Expression
-    detail: Extension | Policy | PolicyDrop | RlsChange | None = None
+    detail: Extension | Policy | PolicyDrop | RlsChange | SearchPath | None = None
     handled: bool = True
+    end_line: int = 0  # last line (with COPY data: the `\.` line)
+    words: tuple[str, ...] = ()  # leading keywords, upper case
+    meta: bool = False  # a psql meta-command (`\restrict …`), not SQL
+    copy_rows: int | None = None  # COPY … FROM stdin: number of data lines that follow
+    search_path: tuple[str, ...] | None = None  # search_path in effect (None: server default)
+    details: tuple[Any, ...] = ()  # every explicit result (ALTER TABLE … ENABLE …, FORCE …)
 
 
 @dataclass(frozen=True)
@@ -178,6 +204,8 @@ class SchemaSql:
     indexes: tuple[Index, ...]  # all CREATE INDEX, also on tables not created here
     policies: tuple[Policy, ...]  # all CREATE POLICY
     lines: int = field(default=0)  # number of lines of the file
+    bom: bool = False  # the file starts with a UTF-8 byte-order mark
+    functions: tuple[tuple[QualifiedName, str, int], ...] = ()  # (name, body text, line) of CREATE FUNCTION
     _by_name: dict[QualifiedName, Table] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

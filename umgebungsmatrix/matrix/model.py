@@ -66,6 +66,9 @@ class Redis(Strict):
 class Rag(Strict):
     db_schema: SqlName
     extension: str
+    pgvector_version: str = Field(
+        pattern=r"^\d+\.\d+$",
+        description="pgvector-Version (Major.Minor) wie in Produktion; check-stack prüft sie live")
     embedding_dimension: int = Field(ge=1, le=16000)
     distanz: Literal["cosine", "l2", "inner_product"]
     index_methoden: list[Literal["hnsw", "ivfflat"]] = Field(
