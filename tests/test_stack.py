@@ -305,3 +305,24 @@ def test_cli_choices_name_every_live_check():
     from checks.stack.command import CHECK_IDS
 
     assert CHECK_IDS == tuple(c[0] for c in live.CHECKS)
+
+
+# -- a task without a queue (as beat sends it) lands in a consumed queue ---------------------
+def test_task_without_queue_is_consumed(matrix, plan, shared_stack):
+    results = run_checks(matrix, plan, shared_stack, "queues")
+    assert results["queues"].status == OK, texts(results["queues"])
+    assert "Aufgabe ohne Queue (wie von Beat) landet in" in texts(results["queues"])
+
+
+def test_app_without_default_queue_fails(matrix, plan, shared_stack, tmp_path):
+    """Broken reality: the app as it was before (Celery's default queue `celery`, which no worker reads)."""
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "compose" / "app", app)
+    worker = app / "plattform" / "worker.py"
+    worker.write_text(worker.read_text(encoding="utf-8").replace("    task_default_queue=fakten.DEFAULT_QUEUE,\n", ""),
+                      encoding="utf-8")
+    from checks.stack.result import CheckResult
+
+    res = CheckResult("queues", "Queues")
+    live.task_without_queue(live.Ctx(matrix, plan, shared_stack), res, app_dir=app)
+    assert res.status == FAILED and "liegt in celery" in texts(res), texts(res)

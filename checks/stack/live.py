@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import secrets
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import psycopg
@@ -19,7 +21,7 @@ from psycopg import sql
 from umgebungsmatrix.matrix.model import Matrix
 
 from . import catalog, clients
-from .appcmd import PROBE_TASK
+from .appcmd import APP_DIR, PROBE_TASK, app_env
 from .plan import StackPlan
 from .provider import StackEndpoints
 from .result import CheckResult
@@ -404,6 +406,38 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
                        f"{label}: Nachricht auf {queue} bleibt in Redis liegen (LLEN {left}), nie genommen",
                        f"{label}: Nachricht auf {queue} wurde genommen (LLEN {left}, Ergebnis {'da' if ran else 'fehlt'})")
             r.delete(queue)
+    if any(w.stage == ctx.plan.stage.id for w in ctx.ep.workers):
+        task_without_queue(ctx, res)
+
+
+# The platform's own Celery app sends the probe without naming a queue, as beat does:
+# its configuration (not ours) decides where the task lands.
+_SEND_WITHOUT_QUEUE = (
+    "import sys; from plattform.worker import app; "
+    "print(app.send_task(sys.argv[1], args=['ohne-queue']).id)"
+)
+
+
+def task_without_queue(ctx: Ctx, res: CheckResult, app_dir: Path = APP_DIR) -> None:
+    """A task sent by the platform app without a queue is consumed by a worker of the stage."""
+    env = app_env({ctx.plan.redis_url_env: ctx.ep.redis_url}) | {"PYTHONPATH": str(app_dir)}
+    done = subprocess.run([sys.executable, "-c", _SEND_WITHOUT_QUEUE, PROBE_TASK], env=env, capture_output=True,
+                          text=True, timeout=60)
+    if done.returncode != 0:
+        res.bad(f"die App konnte keine Aufgabe senden: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        return
+    task_id = done.stdout.strip().splitlines()[-1]
+    doc = clients.wait_result(ctx.ep.redis_url, task_id, PROBE_TIMEOUT)
+    if doc is not None and doc.get("status") == "SUCCESS":
+        queue = (doc.get("result") or {}).get("queue")
+        res.good(f"Aufgabe ohne Queue (wie von Beat) landet in {queue} und wird konsumiert")
+        return
+    r = clients.redis_client(ctx.ep.redis_url)
+    stuck = [key.decode() for key in r.keys("*") if r.type(key) == b"list" and r.llen(key)]
+    res.bad(f"Aufgabe ohne Queue wurde nach {PROBE_TIMEOUT:g} s von keinem Worker konsumiert; sie liegt in "
+            f"{', '.join(stuck) or 'keiner Liste'} (Standard-Queue der App ist keine Queue der Matrix)")
+    for key in stuck:
+        r.delete(key)
 
 
 def run_all(matrix: Matrix, plan: StackPlan, ep: StackEndpoints, only: list[str] | None = None) -> list[CheckResult]:

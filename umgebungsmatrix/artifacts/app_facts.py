@@ -31,6 +31,7 @@ def values(facts: Facts) -> dict[str, object]:
         "HEALTH_WRAPPER_PATH": health.pfad,
         "DATABASE_URL_ENV": facts.platform.postgres.url_env,
         "REDIS_URL_ENV": facts.platform.redis.url_env,
+        "DEFAULT_QUEUE": facts.default_queue,
         "AUTO_MIGRATE_ENV": web.migrations_env,
         "SCHEMA_FILE": schema_file(facts),
     }

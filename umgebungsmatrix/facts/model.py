@@ -215,6 +215,11 @@ class Facts:
         return self.matrix.plattform.queues[role].name
 
     @property
+    def default_queue(self) -> str:
+        """Name of the queue a task without an explicit queue goes to (Celery task_default_queue)."""
+        return next(q.name for q in self.matrix.plattform.queues.values() if q.standard)
+
+    @property
     def queue_names(self) -> tuple[str, ...]:
         return tuple(q.name for q in self.matrix.plattform.queues.values())
 

@@ -88,6 +88,9 @@ class Rag(Strict):
 class Queue(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$")
     beschreibung: str
+    standard: bool = Field(default=False, description="Ziel von Aufgaben ohne ausdrückliche Queue (z. B. von Beat "
+                           "geplant); genau eine Queue ist Standard, sonst landen sie in Celerys Queue „celery“, "
+                           "die kein Worker konsumiert")
 
 
 class Langfuse(Strict):

@@ -61,6 +61,10 @@ def _platform(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             yield Problem(("plattform", "queues", role, "name"),
                           f"Queue-Name „{queue.name}“ ist doppelt vergeben ({seen[queue.name]} und {role})")
         seen.setdefault(queue.name, role)
+    defaults = [role for role, queue in plattform.queues.items() if queue.standard]
+    if len(defaults) != 1:
+        yield Problem(("plattform", "queues"), "genau eine Queue braucht standard: true (Ziel von Aufgaben ohne "
+                      f"ausdrückliche Queue, etwa von Beat), gefunden {len(defaults)}")
     rag = plattform.rag
     both = sorted(set(rag.retriever_tabellen) & set(rag.agenten_tabellen))
     if both:

@@ -1,7 +1,9 @@
 """Celery app of the worker: `celery -A plattform.worker worker --queues ...`.
 
-The queues come from the command line (rendered from the matrix); this
-module only knows the broker and the probe task used by the stack checks.
+The queues a worker consumes come from the command line (rendered from the
+matrix). A task sent without an explicit queue (e.g. scheduled by beat) goes
+to the matrix's standard queue, never to Celery's own default "celery",
+which no worker consumes. This module also holds the probe task of the stack checks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     result_expires=3600,
+    task_default_queue=fakten.DEFAULT_QUEUE,
 )
 
 
