@@ -442,63 +442,76 @@ def test_illegal_tag_stops_before_gcloud(tmp_path):
 
 # --------------------------------------------------------------------------- today's generated scripts
 
-STAGING_TARGETS = ["migrate", "web", "worker", "agenten-worker", "beat", "litellm"]
+def _stage_runs(tmp_path_factory, tags: dict[str, str]) -> dict[str, tuple[object, list[g.ScriptRun]]]:
+    """Every cloud stage's generated deploy.sh, run per target with hostile CI values under the real gcloud."""
+    from umgebungsmatrix.artifacts import render_all
+    from umgebungsmatrix.artifacts.deploy_scripts import script_path
+    from umgebungsmatrix.facts import load
+
+    facts = load()
+    rendered = render_all(facts)
+    out = {}
+    for stage in facts.cloud_stages:
+        folder = tmp_path_factory.mktemp(f"cloudrun-{stage.id}")
+        for path, text in rendered.items():
+            if path.startswith(f"cloudrun/{stage.id}/"):
+                (folder / path.rsplit("/", 1)[1]).write_text(text, encoding="utf-8")
+        script = folder / script_path(stage).rsplit("/", 1)[1]
+        env = {**{n: HOSTILE.get(n, f"wert-{n.lower()},mit=komma ${{X}}") for n in stage.secret_variables}, **tags}
+        runs = g.run_scripts_offline([(script, env, [s.name]) for s in stage.resources])
+        out[stage.id] = (stage, runs, env)
+    return out
 
 
-@pytest.fixture(scope="session")
-def staging_runs() -> list[g.ScriptRun]:
+@pytest.fixture(scope="session", params=[{"IMAGE_TAG": "v1.4.2", "STABIL_IMAGE_TAG": "Release_2024.01"},
+                                         {"IMAGE_TAG": SHA_TAG, "STABIL_IMAGE_TAG": "v" + "9" * 127}],
+                ids=["release-tags", "sha-und-128"])
+def stage_runs(request, tmp_path_factory):
     if REASON:
         pytest.skip(REASON)
-    return g.run_scripts_offline([(ROOT / "cloudrun" / "staging" / "deploy.sh", HOSTILE, [t])
-                                  for t in STAGING_TARGETS])
-
-
-@pytest.fixture(scope="session")
-def prod_runs() -> list[g.ScriptRun]:
-    if REASON:
-        pytest.skip(REASON)
-    return g.run_scripts_offline([(ROOT / "cloudrun" / "prod" / "deploy.sh", HOSTILE, [t])
-                                  for t in STAGING_TARGETS])
+    return _stage_runs(tmp_path_factory, request.param)
 
 
 @needs_gcloud
-def test_staging_script_every_call_is_judged(staging_runs):
-    """The harness itself on today's script: every call recorded with a verdict."""
-    commands = [c.command for run in staging_runs for c in run.calls]
-    assert commands.count("gcloud.run.deploy") == 5
-    assert commands[:2] == ["gcloud.run.jobs.deploy", "gcloud.run.jobs.execute"]
-    assert all(run.returncode == 0 for run in staging_runs)
+def test_every_deploy_command_and_manifest_passes_gcloud(stage_runs):
+    """Each cloud stage's deploy.sh, every target: all real gcloud calls get past argument and YAML parsing."""
+    for stage, runs, _env in stage_runs.values():
+        for service, run in zip(stage.resources, runs):
+            assert run.returncode == 0, (stage.id, service.name, run.stderr)
+            assert run.calls and not run.rejected(), [c.explain() for c in run.rejected()]
+            assert all(c.env.get("CLOUDSDK_CORE_DISABLE_FILE_LOGGING") == "1" for c in run.calls)
 
 
 @needs_gcloud
-def test_staging_script_values_survive(staging_runs):
-    calls = [c for run in staging_runs for c in run.calls if "--set-env-vars" in c.argv]
-    assert not [c.explain() for c in calls if not c.accepted]
-    for call, parsed in zip(calls, g.parse_argvs([c.argv for c in calls])):
-        env = _env_of(call, parsed)
-        for name, value in HOSTILE.items():
-            if name in env:
-                assert env[name] == value, (call.command, name)
-
-
-@needs_gcloud
-def test_prod_script_manifests_pass_gcloud(prod_runs):
-    calls = [c for run in prod_runs for c in run.calls]
-    assert not [c.explain() for c in calls if not c.accepted]
-    assert sum(1 for c in calls if c.command == "gcloud.run.services.replace") == 5
-    assert all(c.files for c in calls if c.command.endswith("replace"))
-
-
-@needs_gcloud
-def test_prod_script_revision_names_valid(prod_runs):
+def test_hostile_ci_values_reach_gcloud_exactly(stage_runs):
+    """Stages that deploy with --set-env-vars: gcloud's own parser gives back every CI value byte for byte."""
     checked = 0
-    for run in prod_runs:
-        for call in run.calls:
-            if call.command == "gcloud.run.services.replace":
-                for revision in _revision_names(call):
+    for stage, runs, env in stage_runs.values():
+        if not stage.deploys_with_flags:
+            continue
+        calls = [c for run in runs for c in run.calls if "--set-env-vars" in c.argv]
+        for call, parsed in zip(calls, g.parse_argvs([c.argv for c in calls])):
+            got = _env_of(call, parsed)
+            for name, value in env.items():
+                if name in got:
+                    assert got[name] == value, (stage.id, call.command, name)
                     checked += 1
-                    assert not names.revision_name_problems(revision, _service_name(call)), revision
     assert checked
+
+
+@needs_gcloud
+def test_revision_names_are_valid_for_the_tags(stage_runs):
+    """Stages that apply manifests: every revision name Cloud Run would see is valid (v1.4.2, SHA, 128 chars)."""
+    checked = 0
+    for stage, runs, env in stage_runs.values():
+        for run in runs:
+            for call in run.calls:
+                if call.command == "gcloud.run.services.replace":
+                    for revision in _revision_names(call):
+                        checked += 1
+                        assert not names.revision_name_problems(revision, _service_name(call)), revision
+                        assert "$" not in revision
+    assert checked or not any(s.canary for s, _r, _e in stage_runs.values())
 
 
 # --------------------------------------------------------------------------- revision names
