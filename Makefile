@@ -53,8 +53,8 @@ lint: $(STAMP) ## ruff (Format und Lint), mypy, Schichtenvertrag (import-linter)
 test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, Lint, strenger Site-Build, pytest (unit, live, docker)
 	@$(UMX) validate
 	@$(MAKE) --no-print-directory check
-	@$(VENV)/bin/mkdocs build --strict --site-dir $$(mktemp -d)
-	@echo "✓ strenger Site-Build"
+	@site=$$(mktemp -d) && $(VENV)/bin/mkdocs build --strict --site-dir $$site \
+	  && echo "✓ strenger Site-Build" && $(UMX) secret-scan $$site; status=$$?; rm -rf $$site; exit $$status
 	@$(UMX) docker status
 	@$(PY) -m pytest -q
 

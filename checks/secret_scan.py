@@ -1,9 +1,14 @@
-"""Guardrail: no secret value in any generated file, the built site or next to a local .env.
+"""Guardrail: no secret value in any generated file, hand-written page or built site.
 
-Variables marked `geheim: true` in the matrix may appear only as a name, an
-empty assignment, a ${NAME} reference, a Secret Manager secretKeyRef, or the
-matrix's own `beispiel` hint (declared never to be a real secret). Values of
-a local .env (if present) must not appear in any artifact or in site/.
+- Variables marked `geheim: true` may appear in generated files only as a
+  name, an empty assignment, a ${NAME} reference, a Secret Manager
+  secretKeyRef, or the matrix's `beispiel` hint (which validate requires to be
+  visibly a placeholder).
+- Nothing may look like a real secret (umgebungsmatrix.secretshapes: `sk-`,
+  `pk-lf-`, `ghp_`, `AKIA`, PEM keys, passwords in URLs, high-entropy strings):
+  in the generated files, in the sources under docs/ and in a built site. This
+  runs without a local .env, so CI scans too.
+- Values of a local .env (if present) appear nowhere.
 Messages never print the value itself.
 """
 
@@ -16,8 +21,11 @@ from typing import Any, Iterator
 
 from collections.abc import Mapping
 
+import html
+
+from umgebungsmatrix import secretshapes
 from umgebungsmatrix.facts import Facts
-from umgebungsmatrix.paths import ROOT
+from umgebungsmatrix.paths import DOCS_DIR, ROOT
 
 from .cloudrun.parsed import load_yaml
 from .findings import Finding
@@ -136,29 +144,57 @@ def _parse_env(facts: Facts, file: Path) -> dict[str, str]:
     return out
 
 
-def _site_files(root: Path, everything: bool) -> Iterator[Path]:
-    """Files of a built site: all text files if there are values to look for, else the downloads."""
-    site = root / "site" if everything else root / "site" / "downloads"
-    if site.is_dir():
-        for path in site.rglob("*"):
-            if path.is_file() and (path.suffix in SITE_SUFFIXES or path.name.startswith(".env")):
+SOURCE_SUFFIXES = {".md", ".sql", ".yml", ".yaml", ".json", ".txt", ".css", ".js", ".html", ".sh", ".py"}
+
+
+def text_files(folder: Path, suffixes: set[str]) -> Iterator[Path]:
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and (path.suffix in suffixes or path.name.startswith(".env")):
                 yield path
+
+
+def readable_text(path: Path) -> str:
+    """The text a reader sees: HTML entities decoded (a built page writes `<` as `&lt;`)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return html.unescape(text) if path.suffix in (".html", ".json", ".xml") else text
+
+
+def shapes(path: str, text: str) -> list[Finding]:
+    """Places that look like a real secret (token shapes, passwords in URLs, high entropy)."""
+    return [Finding(RULE, f"sieht wie ein echtes Geheimnis aus ({hit.kind}; Wert nicht angezeigt)",
+                    f"{path}:{hit.line}:{hit.column}", DOC) for hit in secretshapes.find(text)]
+
+
+def scan_tree(folder: Path, facts: Facts, shown: str) -> list[Finding]:
+    """A built site (or any folder): secret shapes, .env values, and secret literals in its downloads."""
+    out: list[Finding] = []
+    values = dotenv_secrets(facts)
+    examples = all_examples(facts)
+    for file in text_files(folder, SITE_SUFFIXES):
+        rel = f"{shown}/{file.relative_to(folder).as_posix()}"
+        text = readable_text(file)
+        out += shapes(rel, text) + _leaks(rel, text, values)
+        if "/downloads/" in f"/{file.relative_to(folder).as_posix()}":
+            out += scan_text(rel, text, facts, examples)
+    return out
 
 
 def no_secret_values(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     out: list[Finding] = []
     examples = all_examples(facts)
-    for path, text in sorted(artifacts.items()):
-        out += scan_text(path, text, facts, examples)
     values = dotenv_secrets(facts)
     for path, text in sorted(artifacts.items()):
-        out += _leaks(path, text, values)
-    for file in _site_files(ROOT, bool(values)):  # module attribute: tests point it at a copy
+        out += scan_text(path, text, facts, examples) + shapes(path, text) + _leaks(path, text, values)
+    docs = ROOT / DOCS_DIR.relative_to(DOCS_DIR.parent)  # module attribute ROOT: tests point it at a copy
+    for file in text_files(docs, SOURCE_SUFFIXES):
         rel = file.relative_to(ROOT).as_posix()
-        text = file.read_text(encoding="utf-8", errors="replace")
-        out += _leaks(rel, text, values)
-        if rel.startswith("site/downloads/"):
-            out += scan_text(rel, text, facts, examples)
+        if rel in artifacts:
+            continue  # generated pages: judged above, from the render
+        text = readable_text(file)
+        out += shapes(rel, text) + _leaks(rel, text, values)
+    if (ROOT / "site").is_dir():
+        out += scan_tree(ROOT / "site", facts, "site")
     return out
 
 
@@ -176,3 +212,30 @@ def _leaks(path: str, text: str, values: dict[str, str]) -> list[Finding]:
 CHECKS = (
     ("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website", no_secret_values),
 )
+
+
+# --- CLI: umgebungsmatrix secret-scan [ORDNER ...] ---------------------------------------------
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("ordner", nargs="*", type=Path,
+                        help="zusätzlich zu prüfende Ordner, z. B. eine gerade gebaute Website")
+
+
+def run(args: Any, facts: Facts) -> int:
+    """Exit 0 clean, 1 when something looks like a secret (generated files, docs/, site/, given folders)."""
+    from umgebungsmatrix.artifacts import render_all
+    from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+    found = no_secret_values(facts, render_all(facts))
+    for folder in args.ordner:
+        if not folder.is_dir():
+            raise InputError(f"{folder}: kein Ordner")
+        found += scan_tree(folder, facts, str(folder))
+    for finding in found:
+        print(finding.format())
+    scope = ", ".join(["erzeugte Dateien", "docs/", *(str(f) for f in args.ordner)])
+    if found:
+        print(f"✗ {len(found)} Fundstelle(n) ({scope}); Werte werden nie angezeigt.")
+        return EXIT_FINDINGS
+    print(f"✓ keine geheimen Werte ({scope})")
+    return EXIT_OK

@@ -34,6 +34,8 @@ COMMANDS = (
             "löschen)", "checks.gate", "no_arguments", "generate"),
     Command("check", "Drift und Leitplanken prüfen, nichts schreiben (Exit 1 bei Abweichung)", "checks.gate",
             "no_arguments", "check"),
+    Command("secret-scan", "Nach geheimen Werten suchen: erzeugte Dateien, docs/, site/ und genannte Ordner "
+            "(Exit 1 bei Fund; Werte werden nie angezeigt)", "checks.secret_scan"),
     Command("schema-check", "RAG-Schema (SQL) gegen die Matrix prüfen (Exit 1 bei Verstößen, 2 bei unlesbarer "
             "Datei)", "checks.schema_sql.register"),
     Command("check-stack", "Dev-Stack starten und die Aussagen der Doku live prüfen (Postgres, pgvector, "

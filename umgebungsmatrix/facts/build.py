@@ -21,6 +21,7 @@ from typing import Any
 from ..matrix import Source
 from ..matrix import model as m
 from ..matrix.yamlload import Problem
+from ..secretshapes import looks_secret
 from .model import (
     CloudService, CloudStage, ComposeService, ComposeStage, EnvEntry, Facts, SecretRef, Service, Stage,
 )
@@ -115,6 +116,12 @@ class _Builder:
                 out[name] = context.render(template)
             except TemplateProblem as exc:
                 self.problems.append(Problem(("variablen", name, "beispiel"), f"{exc} (Stage {st.id})"))
+                continue
+            kind = looks_secret(out[name])
+            if kind:
+                self.problems.append(Problem(("variablen", name, "beispiel"), f"„beispiel“ sieht wie ein echtes "
+                                             f"Geheimnis aus ({kind}); Platzhalter in spitzen Klammern schreiben, "
+                                             "z. B. <passwort>"))
         return out
 
     # --- shared service facts --------------------------------------------------------------------
