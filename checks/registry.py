@@ -18,7 +18,7 @@ CheckFn = Callable[[Facts, Mapping[str, str]], list[Finding]]
 
 def all_checks() -> tuple[tuple[str, CheckFn], ...]:
     """The check list; imported on first use (sqlglot and jsonschema load lazily)."""
-    from . import secret_scan
+    from . import env_file, secret_scan
     from .cloudrun import consistency, guardrails
     from .compose import rules as compose_rules
     from .compose import schema as compose_schema
@@ -31,6 +31,7 @@ def all_checks() -> tuple[tuple[str, CheckFn], ...]:
         *consistency.CHECKS,
         *guardrails.CHECKS,
         *secret_scan.CHECKS,
+        *env_file.CHECKS,
     )
 
 
