@@ -28,6 +28,16 @@ KLEIN_MATRIX = FIXTURES / "klein" / "umgebungen.yaml"
 DOCS = ROOT / "docs"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI sets REQUIRE_GCLOUD=1 where it installed gcloud: then a missing gcloud fails instead of skipping."""
+    if os.environ.get("REQUIRE_GCLOUD") == "1":
+        from checks.consumers.gcloud import skip_reason
+
+        reason = skip_reason()
+        if reason:
+            raise pytest.UsageError(f"REQUIRE_GCLOUD=1, aber: {reason}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not any(item.get_closest_marker(m) for m in ("live", "docker")):
