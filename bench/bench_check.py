@@ -50,8 +50,9 @@ def cold_runs(runs: int) -> list[float]:
     out = []
     for i in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check"], cwd=ROOT, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "umgebungsmatrix", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         out.append((time.perf_counter() - started) * 1000)
         if done.returncode != 0:
             print(f"  Lauf {i + 1}: check meldet Exit {done.returncode} (Zeit zählt trotzdem)")

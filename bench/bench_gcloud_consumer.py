@@ -23,8 +23,19 @@ from checks.consumers import gcloud as g  # noqa: E402
 from checks.consumers import yaml_versions as yv  # noqa: E402
 
 TARGET_SPLIT_500_S = 5.0
-DEPLOY = ("run", "deploy", "web", "--image", "europe-west3-docker.pkg.dev/p/r/web:v1", "--region",
-          "europe-west3", "--project", "p", "--set-env-vars", "^|^A=1,2|B=x=y")
+DEPLOY = (
+    "run",
+    "deploy",
+    "web",
+    "--image",
+    "europe-west3-docker.pkg.dev/p/r/web:v1",
+    "--region",
+    "europe-west3",
+    "--project",
+    "p",
+    "--set-env-vars",
+    "^|^A=1,2|B=x=y",
+)
 
 
 def timed(func):
@@ -44,24 +55,36 @@ def main() -> int:
     print(f"  ein Aufruf nacheinander:      Median {statistics.median(sequential):.2f} s")
     results, wall = timed(lambda: g.run_many([DEPLOY] * 8))
     assert all(r.accepted for r in results)
-    print(f"  8 Aufrufe im Pool:            {wall:.2f} s, {wall / 8:.2f} s je Aufruf "
-          f"(einzeln je {statistics.mean(r.seconds for r in results):.2f} s)")
+    print(
+        f"  8 Aufrufe im Pool:            {wall:.2f} s, {wall / 8:.2f} s je Aufruf "
+        f"(einzeln je {statistics.mean(r.seconds for r in results):.2f} s)"
+    )
     _, one = timed(lambda: g.split_env_vars_many(["A=1"]))
     values = [f"^|^A={i},x|B=y=z" for i in range(500)]
     split, many = timed(lambda: g.split_env_vars_many(values))
     assert split[499] == {"A": "499,x", "B": "y=z"}
-    print(f"  split_env_vars: 1 Wert {one:.2f} s, 500 Werte in einem Prozess {many:.2f} s "
-          f"({(many - one) / 499 * 1000:.1f} ms je weiterem Wert)")
+    print(
+        f"  split_env_vars: 1 Wert {one:.2f} s, 500 Werte in einem Prozess {many:.2f} s "
+        f"({(many - one) / 499 * 1000:.1f} ms je weiterem Wert)"
+    )
     _, parse = timed(lambda: g.parse_argvs([DEPLOY] * 50))
     print(f"  parse_argvs: 50 Befehlszeilen {parse:.2f} s")
     files = sorted((ROOT / "cloudrun").glob("*/*.yaml"))
     _, read = timed(lambda: yv.read_gcloud_many([p.read_text() for p in files]))
     print(f"  YAML wie gcloud: {len(files)} Manifeste {read:.2f} s")
-    env = {"IMAGE_TAG": "v1", "DATABASE_URL": "x", "REDIS_URL": "x", "LITELLM_MASTER_KEY": "x",
-           "LANGFUSE_PUBLIC_KEY": "x", "LANGFUSE_SECRET_KEY": "x", "OPENAI_API_KEY": "x"}
+    env = {
+        "IMAGE_TAG": "v1",
+        "DATABASE_URL": "x",
+        "REDIS_URL": "x",
+        "LITELLM_MASTER_KEY": "x",
+        "LANGFUSE_PUBLIC_KEY": "x",
+        "LANGFUSE_SECRET_KEY": "x",
+        "OPENAI_API_KEY": "x",
+    }
     targets = ["migrate", "web", "worker", "agenten-worker", "beat", "litellm"]
-    runs, script = timed(lambda: g.run_scripts_offline(
-        [(ROOT / "cloudrun" / "staging" / "deploy.sh", env, [t]) for t in targets]))
+    runs, script = timed(
+        lambda: g.run_scripts_offline([(ROOT / "cloudrun" / "staging" / "deploy.sh", env, [t]) for t in targets])
+    )
     calls = sum(len(r.calls) for r in runs)
     print(f"  staging/deploy.sh, 6 Ziele parallel: {calls} gcloud-Aufrufe in {script:.2f} s")
     ok = many <= TARGET_SPLIT_500_S

@@ -57,8 +57,12 @@ def large_schema(rag, lines: int = LARGE_LINES):
     while sum(b.count("\n") for b in blocks) < lines:
         blocks.append(_block(i, rag))
         i += 1
-    facts = rag.model_copy(update={"retriever_tabellen": [f"chunks_{n}" for n in range(i)],
-                                   "agenten_tabellen": [f"runs_{n}" for n in range(i)]})
+    facts = rag.model_copy(
+        update={
+            "retriever_tabellen": [f"chunks_{n}" for n in range(i)],
+            "agenten_tabellen": [f"runs_{n}" for n in range(i)],
+        }
+    )
     return "".join(blocks), facts
 
 
@@ -99,8 +103,9 @@ def measure_cli(runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "umgebungsmatrix", "schema-check"], cwd=ROOT, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "umgebungsmatrix", "schema-check"], cwd=ROOT, capture_output=True, text=True
+        )
         times.append((time.perf_counter() - started) * 1000)
         if done.returncode != 0:
             print(done.stdout + done.stderr)
@@ -115,20 +120,35 @@ def main() -> int:
     rag = load_facts().matrix.plattform.rag
     real = schema_file().read_text(encoding="utf-8")
     real_ms, real_found, real_statements = measure(real, rag, runs=20)
-    print(f"RAG-Schema lesen + prüfen (echt, {real.count(chr(10))} Zeilen, {real_statements} Anweisungen): "
-          f"Median {real_ms:.1f} ms (Ziel ≤ {TARGET_REAL_MS:.0f} ms), {real_found} Verstöße")
+    print(
+        f"RAG-Schema lesen + prüfen (echt, {real.count(chr(10))} Zeilen, {real_statements} Anweisungen): "
+        f"Median {real_ms:.1f} ms (Ziel ≤ {TARGET_REAL_MS:.0f} ms), {real_found} Verstöße"
+    )
     semantic_ms, semantic_found, start_ms = measure_semantic(real, rag, runs=5)
-    print(f"RAG-Schema mit PostgreSQL (Serverstart {start_ms:.0f} ms, zweimal anwenden, Katalog, Probe): "
-          f"Median {semantic_ms:.0f} ms (Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms), {semantic_found} Verstöße")
+    print(
+        f"RAG-Schema mit PostgreSQL (Serverstart {start_ms:.0f} ms, zweimal anwenden, Katalog, Probe): "
+        f"Median {semantic_ms:.0f} ms (Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms), {semantic_found} Verstöße"
+    )
     cli_ms = measure_cli(runs=3)
-    print(f"`umgebungsmatrix schema-check` als ganzer Prozess: Median {cli_ms:.0f} ms "
-          f"(Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms)")
+    print(
+        f"`umgebungsmatrix schema-check` als ganzer Prozess: Median {cli_ms:.0f} ms "
+        f"(Ziel ≤ {TARGET_SEMANTIC_MS:.0f} ms)"
+    )
     text, facts = large_schema(rag)
     large_ms, large_found, large_statements = measure(text, facts, runs=5)
-    print(f"RAG-Schema lesen + prüfen (erzeugt, {text.count(chr(10))} Zeilen, {large_statements} Anweisungen): "
-          f"Median {large_ms:.0f} ms (Ziel ≤ {TARGET_LARGE_MS:.0f} ms), {large_found} Verstöße")
-    ok = (real_ms <= TARGET_REAL_MS and large_ms <= TARGET_LARGE_MS and real_found == 0 and large_found == 0
-          and semantic_ms <= TARGET_SEMANTIC_MS and cli_ms <= TARGET_SEMANTIC_MS and semantic_found == 0)
+    print(
+        f"RAG-Schema lesen + prüfen (erzeugt, {text.count(chr(10))} Zeilen, {large_statements} Anweisungen): "
+        f"Median {large_ms:.0f} ms (Ziel ≤ {TARGET_LARGE_MS:.0f} ms), {large_found} Verstöße"
+    )
+    ok = (
+        real_ms <= TARGET_REAL_MS
+        and large_ms <= TARGET_LARGE_MS
+        and real_found == 0
+        and large_found == 0
+        and semantic_ms <= TARGET_SEMANTIC_MS
+        and cli_ms <= TARGET_SEMANTIC_MS
+        and semantic_found == 0
+    )
     return 0 if ok else 1
 
 

@@ -26,8 +26,13 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 def _mkdocs(config: Path, site: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
-                             "--site-dir", str(site)], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         sys.exit(f"mkdocs build mit {config.name} schlug fehl:\n{result.stderr}")
     return time.perf_counter() - started
@@ -37,8 +42,9 @@ def _configs(work: Path) -> tuple[Path, Path, Path]:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     dump = work / "rendered"
     # the real config plus the dump hook (last, so it sees the macros' output)
-    with_hook = dict(config, hooks=config["hooks"] + [str(ROOT / "bench" / "dump_markdown_hook.py")],
-                     docs_dir=str(ROOT / "docs"))
+    with_hook = dict(
+        config, hooks=config["hooks"] + [str(ROOT / "bench" / "dump_markdown_hook.py")], docs_dir=str(ROOT / "docs")
+    )
     # the plain config: same theme, extensions and validation, no macros plugin
     plain = dict(config, docs_dir=str(dump))
     plain["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "macros" in p)]
@@ -81,8 +87,10 @@ def main() -> int:
     a, b = statistics.median(macro_times), statistics.median(plain_times)
 
     ratio = a / b
-    print(f"Site-Build --strict: mit Makros {a:.2f} s, ohne Makros {b:.2f} s (Median aus {RUNS}); "
-          f"Verhältnis {ratio:.2f}× (Ziel ≤ {TARGET:.2f}×)")
+    print(
+        f"Site-Build --strict: mit Makros {a:.2f} s, ohne Makros {b:.2f} s (Median aus {RUNS}); "
+        f"Verhältnis {ratio:.2f}× (Ziel ≤ {TARGET:.2f}×)"
+    )
     return 0 if ratio <= TARGET else 1
 
 

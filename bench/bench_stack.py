@@ -23,10 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TARGET_S = 5.0
-PHASES = {"redis": "Redis-Start", "postgres": "Postgres-Start", "web": "Web-Start inkl. Migration",
-          "worker": "Worker-Start (langsamster)", "start": "Start gesamt", "checks": "Prüfungen",
-          "teardown": "Abbau", "gesamt": "gesamt",
-          "cpu": "CPU-Zeit aller Prozesse"}
+PHASES = {
+    "redis": "Redis-Start",
+    "postgres": "Postgres-Start",
+    "web": "Web-Start inkl. Migration",
+    "worker": "Worker-Start (langsamster)",
+    "start": "Start gesamt",
+    "checks": "Prüfungen",
+    "teardown": "Abbau",
+    "gesamt": "gesamt",
+    "cpu": "CPU-Zeit aller Prozesse",
+}
 
 
 def cpu_seconds() -> float:
@@ -61,8 +68,13 @@ def one_run() -> tuple[dict[str, float], bool]:
 
 def cli_run() -> tuple[float, int]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack"], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "umgebungsmatrix", "check-stack"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
     return time.perf_counter() - started, done.returncode
 
 
@@ -74,8 +86,10 @@ def main() -> int:
     for i in range(args.runs):
         timings, ok = one_run()
         runs.append(timings)
-        print(f"  Lauf {i + 1}/{args.runs}: {timings['gesamt']:.2f} s" + ("" if ok else " (Prüfungen fehlgeschlagen!)"),
-              flush=True)
+        print(
+            f"  Lauf {i + 1}/{args.runs}: {timings['gesamt']:.2f} s" + ("" if ok else " (Prüfungen fehlgeschlagen!)"),
+            flush=True,
+        )
     print("Median je Phase (Startphasen überlappen):")
     for key, label in PHASES.items():
         values = [r[key] for r in runs if key in r]
@@ -86,12 +100,16 @@ def main() -> int:
     median = statistics.median(r["gesamt"] for r in runs)
     load = os.getloadavg()[0]
     cpu = statistics.median(r["cpu"] for r in runs)
-    print(f"  (CPU-Bedarf {cpu:.1f} s auf {os.cpu_count()} Kernen: untere Grenze ohne fremde Last "
-          f"≈ {cpu / (os.cpu_count() or 1):.1f} s)")
+    print(
+        f"  (CPU-Bedarf {cpu:.1f} s auf {os.cpu_count()} Kernen: untere Grenze ohne fremde Last "
+        f"≈ {cpu / (os.cpu_count() or 1):.1f} s)"
+    )
     if median <= TARGET_S:
         print(f"✓ Stack-Prüfung: Median {median:.2f} s ≤ Ziel {TARGET_S:.0f} s (Last {load:.1f})")
         return 0
-    print(f"✗ Stack-Prüfung: Median {median:.2f} s > Ziel {TARGET_S:.0f} s (Last {load:.1f} auf {os.cpu_count()} Kernen)")
+    print(
+        f"✗ Stack-Prüfung: Median {median:.2f} s > Ziel {TARGET_S:.0f} s (Last {load:.1f} auf {os.cpu_count()} Kernen)"
+    )
     return 1
 
 

@@ -13,8 +13,12 @@ TARGET_S = 15.0
 
 def main() -> int:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "unit", "-p", "no:cacheprovider"], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "unit", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     print("  " + (done.stdout.strip().splitlines() or ["?"])[-1])
     ok = seconds <= TARGET_S and done.returncode == 0

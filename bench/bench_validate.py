@@ -34,8 +34,7 @@ def cold(runs: int) -> float:
     values = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "umgebungsmatrix", "validate"], cwd=ROOT, capture_output=True,
-                       check=True)
+        subprocess.run([sys.executable, "-m", "umgebungsmatrix", "validate"], cwd=ROOT, capture_output=True, check=True)
         values.append((time.perf_counter() - started) * 1000)
     return statistics.median(values)
 

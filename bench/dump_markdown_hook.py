@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 
-def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 (mkdocs hook signature)
+def on_page_markdown(markdown, page, config, files):
     target = Path(os.environ["BENCH_DUMP_DIR"]) / page.file.src_uri
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(markdown, encoding="utf-8")

@@ -18,17 +18,22 @@ from umgebungsmatrix.paths import ROOT
 
 @dataclass(frozen=True)
 class Drift:
-    path: str                 # repository-relative
-    kind: str                 # "geändert", "fehlt" or "verwaist"
-    current: str | None       # text on disk (None: missing)
-    wanted: str | None        # text of the render (None: orphan)
+    path: str  # repository-relative
+    kind: str  # "geändert", "fehlt" or "verwaist"
+    current: str | None  # text on disk (None: missing)
+    wanted: str | None  # text of the render (None: orphan)
 
     def diff(self) -> str:
         if self.current is None or self.wanted is None:
             return ""
-        return "".join(difflib.unified_diff(
-            self.current.splitlines(keepends=True), self.wanted.splitlines(keepends=True),
-            fromfile=f"{self.path} (im Repo)", tofile=f"{self.path} (aus der Matrix)"))
+        return "".join(
+            difflib.unified_diff(
+                self.current.splitlines(keepends=True),
+                self.wanted.splitlines(keepends=True),
+                fromfile=f"{self.path} (im Repo)",
+                tofile=f"{self.path} (aus der Matrix)",
+            )
+        )
 
 
 def read(root: Path, rel: str) -> str | None:

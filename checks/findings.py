@@ -16,8 +16,8 @@ class Finding:
     rule: str
     message: str
     where: str = ""
-    doc: str = ""       # docs page (and anchor) that explains the rule, relative to docs/
-    context: str = ""   # generated file:line the finding was seen in (when `where` is the matrix)
+    doc: str = ""  # docs page (and anchor) that explains the rule, relative to docs/
+    context: str = ""  # generated file:line the finding was seen in (when `where` is the matrix)
 
     def format(self) -> str:
         prefix = f"{self.where}: " if self.where else ""

@@ -21,6 +21,7 @@ from umgebungsmatrix.paths import ROOT
 from .drift import drift
 from .registry import run_checks
 
+
 def no_arguments(_parser: argparse.ArgumentParser) -> None:
     pass
 
@@ -39,7 +40,7 @@ def generate(_args: argparse.Namespace, facts: Facts) -> int:
     return EXIT_OK
 
 
-def _findings(facts: Facts, rendered) -> int:  # noqa: ANN001 - Rendered
+def _findings(facts: Facts, rendered) -> int:
     failed = 0
     for title, findings in run_checks(facts, rendered):
         if findings:

@@ -15,13 +15,11 @@ Messages never print the value itself.
 from __future__ import annotations
 
 import functools
-import re
-from pathlib import Path
-from typing import Any, Iterator
-
-from collections.abc import Mapping
-
 import html
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 from umgebungsmatrix import secretshapes
 from umgebungsmatrix.facts import Facts
@@ -75,8 +73,7 @@ def _yaml_literals(data: Any, secret: set[str], path: tuple[Any, ...] = ()) -> I
 @functools.lru_cache(maxsize=8)
 def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(map(re.escape, names))
-    return re.compile(
-        rf"(?<![A-Za-z0-9_$])({alternatives})(?:=(\"[^\"]*\"|'[^']*'|[^,\s\"']*)|[\"']?:[ \t]*(\S.*)?$)")
+    return re.compile(rf"(?<![A-Za-z0-9_$])({alternatives})(?:=(\"[^\"]*\"|'[^']*'|[^,\s\"']*)|[\"']?:[ \t]*(\S.*)?$)")
 
 
 def _line_literals(text: str, names: list[str]) -> Iterator[tuple[int, str, str]]:
@@ -104,8 +101,15 @@ def scan_text(path: str, text: str, facts: Facts, examples: dict[str, set[str]] 
     out = []
     for number, name, value in _line_literals(text, names):
         if not allowed(value, name, examples):
-            out.append(Finding(RULE, f"{name} ist geheim, steht hier aber mit einem Klartextwert "
-                               "(erlaubt: Name, leer, ${" + name + "} oder secretKeyRef)", f"{path}:{number}", DOC))
+            out.append(
+                Finding(
+                    RULE,
+                    f"{name} ist geheim, steht hier aber mit einem Klartextwert "
+                    "(erlaubt: Name, leer, ${" + name + "} oder secretKeyRef)",
+                    f"{path}:{number}",
+                    DOC,
+                )
+            )
     if path.endswith((".yaml", ".yml")):
         data = load_yaml(text)
         reported = {f.message.split(" ", 1)[0] for f in out}
@@ -162,8 +166,15 @@ def readable_text(path: Path) -> str:
 
 def shapes(path: str, text: str) -> list[Finding]:
     """Places that look like a real secret (token shapes, passwords in URLs, high entropy)."""
-    return [Finding(RULE, f"sieht wie ein echtes Geheimnis aus ({hit.kind}; Wert nicht angezeigt)",
-                    f"{path}:{hit.line}:{hit.column}", DOC) for hit in secretshapes.find(text)]
+    return [
+        Finding(
+            RULE,
+            f"sieht wie ein echtes Geheimnis aus ({hit.kind}; Wert nicht angezeigt)",
+            f"{path}:{hit.line}:{hit.column}",
+            DOC,
+        )
+        for hit in secretshapes.find(text)
+    ]
 
 
 def scan_tree(folder: Path, facts: Facts, shown: str) -> list[Finding]:
@@ -204,21 +215,27 @@ def _leaks(path: str, text: str, values: dict[str, str]) -> list[Finding]:
         index = text.find(value)
         if index >= 0:
             line = text.count("\n", 0, index) + 1
-            out.append(Finding(RULE, f"der Wert von {name} aus .env steht in dieser Datei (Wert nicht angezeigt)",
-                               f"{path}:{line}", DOC))
+            out.append(
+                Finding(
+                    RULE,
+                    f"der Wert von {name} aus .env steht in dieser Datei (Wert nicht angezeigt)",
+                    f"{path}:{line}",
+                    DOC,
+                )
+            )
     return out
 
 
-CHECKS = (
-    ("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website", no_secret_values),
-)
+CHECKS = (("Leitplanke: keine geheimen Werte in erzeugten Dateien und auf der Website", no_secret_values),)
 
 
 # --- CLI: umgebungsmatrix secret-scan [ORDNER ...] ---------------------------------------------
 
+
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("ordner", nargs="*", type=Path,
-                        help="zusätzlich zu prüfende Ordner, z. B. eine gerade gebaute Website")
+    parser.add_argument(
+        "ordner", nargs="*", type=Path, help="zusätzlich zu prüfende Ordner, z. B. eine gerade gebaute Website"
+    )
 
 
 def run(args: Any, facts: Facts) -> int:

@@ -5,13 +5,13 @@ the work happens in macros/site.py over the facts of `umgebungsmatrix`.
 """
 
 
-def define_env(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
+def define_env(env) -> None:
     from .devreload import fresh_site
 
     fresh_site().define_env(env)
 
 
-def on_pre_page_macros(env) -> None:  # noqa: ANN001 (mkdocs-macros passes its env)
+def on_pre_page_macros(env) -> None:
     from .devreload import fresh_site
 
     fresh_site().on_pre_page_macros(env)

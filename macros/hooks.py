@@ -28,7 +28,7 @@ log = logging.getLogger("mkdocs.plugins.umgebungsmatrix")
 DOCS_PREFIX = "docs/"
 
 
-def on_startup(command: str, dirty: bool) -> None:  # noqa: ARG001
+def on_startup(command: str, dirty: bool) -> None:
     """Remember the command: `mkdocs serve` shows an error page for a broken matrix, `build` fails."""
     os.environ["UMX_MKDOCS_COMMAND"] = command
 
@@ -46,7 +46,7 @@ def _insert(nav: list[Any], entries: list[dict[str, str]]) -> bool:
     for i, item in enumerate(nav):
         value = item if isinstance(item, str) else next(iter(item.values())) if isinstance(item, dict) else None
         if value == index:
-            nav[i + 1:i + 1] = entries
+            nav[i + 1 : i + 1] = entries
             return True
         if isinstance(value, list) and _insert(value, entries):
             return True
@@ -81,7 +81,7 @@ def on_files(files: Files, config: Any) -> Files:
                 files.remove(file)
         return files
     rendered = render_all(facts)
-    pages = {path[len(DOCS_PREFIX):]: text for path, text in rendered.items() if path.startswith(DOCS_PREFIX)}
+    pages = {path[len(DOCS_PREFIX) :]: text for path, text in rendered.items() if path.startswith(DOCS_PREFIX)}
     for file in list(files):
         if file.src_uri not in pages and _generated_on_disk(file):  # orphan of a removed stage
             files.remove(file)
@@ -92,8 +92,9 @@ def on_files(files: Files, config: Any) -> Files:
         files.append(File.generated(config, uri, content=text))
     for path, text in rendered.items():
         if not path.startswith(DOCS_PREFIX):
-            files.append(File.generated(config, f"{DOWNLOADS}/{path}", content=text,
-                                        inclusion=InclusionLevel.NOT_IN_NAV))
+            files.append(
+                File.generated(config, f"{DOWNLOADS}/{path}", content=text, inclusion=InclusionLevel.NOT_IN_NAV)
+            )
     return files
 
 
@@ -106,5 +107,7 @@ def on_post_build(config: Any) -> None:
     changes = drift(render_all(facts))
     if changes:
         shown = ", ".join(c.path for c in changes[:5]) + (" …" if len(changes) > 5 else "")
-        log.info(f"Die Website zeigt die Matrix; {len(changes)} committete erzeugte Datei(en) weichen davon ab "
-                 f"({shown}). Schreiben mit: make generate")
+        log.info(
+            f"Die Website zeigt die Matrix; {len(changes)} committete erzeugte Datei(en) weichen davon ab "
+            f"({shown}). Schreiben mit: make generate"
+        )

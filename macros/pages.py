@@ -45,24 +45,29 @@ def protect_code_blocks(markdown: str) -> str:
             i += 1
             continue
         fence, indent = match.group("fence"), match.group("indent")
-        close = next((j for j in range(i + 1, len(lines))
-                      if re.match(rf"^{re.escape(indent)}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", lines[j])),
-                     None)
+        close = next(
+            (
+                j
+                for j in range(i + 1, len(lines))
+                if re.match(rf"^{re.escape(indent)}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", lines[j])
+            ),
+            None,
+        )
         if close is None:
             out.extend(lines[i:])
             break
         opted_in = bool(out) and out[-1].strip() == OPT_IN
         if opted_in:
             out[-1] = ""
-            out.extend(lines[i:close + 1])
+            out.extend(lines[i : close + 1])
         else:
-            body = "\n".join(lines[i + 1:close])
+            body = "\n".join(lines[i + 1 : close])
             if "{%" in body or "{{" in body or "{#" in body:
                 out.append(lines[i] + "{% raw %}")
-                out.extend(lines[i + 1:close])
+                out.extend(lines[i + 1 : close])
                 out.append("{% endraw %}" + lines[close])
             else:
-                out.extend(lines[i:close + 1])
+                out.extend(lines[i : close + 1])
         i = close + 1
     return "\n".join(out)
 
@@ -115,7 +120,7 @@ def render_page(env: Any) -> None:
     env.env.finalize = finalize  # read when a template compiles
     try:
         rendered = env.env.from_string(template_text).render(**{**env.variables, **meta})
-    except Exception as exc:  # noqa: BLE001 - any failure of a page's template is reported the same way
+    except Exception as exc:
         line = _template_line(exc)
         where = f"docs/{uri}:{line + _front_matter_lines(page, source)}" if line else f"docs/{uri}"
         raise PluginError(f"{where}: {_reason(exc)}") from None
@@ -126,10 +131,12 @@ def render_page(env: Any) -> None:
 def error_page(message: str) -> str:
     """The page `mkdocs serve` shows while the matrix is broken: the German report with file:line."""
     ticks = "`" * max(3, max((len(r) for r in re.findall(r"`+", message)), default=0) + 1)
-    return ("# Die Umgebungsmatrix ist ungültig\n\n"
-            "Die Vorschau zeigt die Seiten wieder, sobald die Matrix gültig ist; nach dem Speichern\n"
-            "der Korrektur lädt diese Seite von selbst neu.\n\n"
-            f"{ticks}text\n{message}\n{ticks}\n")
+    return (
+        "# Die Umgebungsmatrix ist ungültig\n\n"
+        "Die Vorschau zeigt die Seiten wieder, sobald die Matrix gültig ist; nach dem Speichern\n"
+        "der Korrektur lädt diese Seite von selbst neu.\n\n"
+        f"{ticks}text\n{message}\n{ticks}\n"
+    )
 
 
 def serving() -> bool:

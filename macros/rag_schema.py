@@ -6,7 +6,7 @@ matrix, so the page cannot drift from either.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from mkdocs.exceptions import PluginError
 
@@ -15,7 +15,6 @@ from checks.schema_sql.paths import schema_file
 from checks.schema_sql.rules import OPCLASS, RULES
 from checks.schema_sql.structure import Index, Policy, SchemaSql, Table
 from umgebungsmatrix.matrix.model import Matrix, Rag
-
 
 
 def _cell(text: str | None) -> str:
@@ -43,8 +42,9 @@ def _columns(table: Table, rag: Rag) -> list[str]:
             notes.append("Mandant")
         if column.comment:
             notes.append(column.comment)
-        rows.append(f"| `{column.name}` | `{column.type}` | {'ja' if column.not_null else 'nein'} | "
-                    f"{'; '.join(notes) or '–'} |")
+        rows.append(
+            f"| `{column.name}` | `{column.type}` | {'ja' if column.not_null else 'nein'} | {'; '.join(notes) or '–'} |"
+        )
     return rows
 
 
@@ -65,8 +65,10 @@ def _indexes(table: Table) -> list[str]:
 def _policies(policies: tuple[Policy, ...]) -> list[str]:
     rows = ["| Policy | Befehl | USING | WITH CHECK | Zeile |", "|---|---|---|---|---|"]
     for policy in policies:
-        rows.append(f"| `{policy.name}` | {policy.command} | {_cell(policy.using)} | "
-                    f"{_cell(policy.with_check)} | {policy.line} |")
+        rows.append(
+            f"| `{policy.name}` | {policy.command} | {_cell(policy.using)} | "
+            f"{_cell(policy.with_check)} | {policy.line} |"
+        )
     return rows
 
 
@@ -77,8 +79,7 @@ def _table(table: Table, rag: Rag) -> str:
     parts = [f"### `{table.name}`", ""]
     if table.comment:
         parts += [table.comment, ""]
-    parts += [f"Rolle: **{_role(table, rag)}** · Row Level Security: **{rls}** · "
-              f"definiert in Zeile {table.line}", ""]
+    parts += [f"Rolle: **{_role(table, rag)}** · Row Level Security: **{rls}** · definiert in Zeile {table.line}", ""]
     parts += _columns(table, rag) + [""]
     if table.indexes or table.unique:
         parts += _indexes(table) + [""]
@@ -90,8 +91,11 @@ def _table(table: Table, rag: Rag) -> str:
 def structure_markdown(schema: SchemaSql, rag: Rag) -> str:
     """Tables with columns, indexes and policies, as Markdown."""
     extensions = ", ".join(f"`{e.name}` (Zeile {e.line})" for e in schema.extensions) or "keine"
-    head = [f"{len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
-            f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies; Extensions: {extensions}.", ""]
+    head = [
+        f"{len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
+        f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies; Extensions: {extensions}.",
+        "",
+    ]
     return "\n".join(head + [_table(t, rag) for t in schema.tables])
 
 
@@ -106,7 +110,7 @@ def sql_markdown(text: str) -> str:
     return f'{fence}sql title="schema.sql"\n{text.rstrip()}\n{fence}'
 
 
-def register(env, matrix: Matrix, _page_path: Callable[[], str]) -> None:  # noqa: ANN001
+def register(env, matrix: Matrix, _page_path: Callable[[], str]) -> None:
     rag = matrix.plattform.rag
 
     def parsed() -> SchemaSql:

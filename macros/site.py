@@ -11,13 +11,22 @@ from typing import Any
 
 from mkdocs.exceptions import PluginError
 
-from umgebungsmatrix.artifacts import render_all
-from umgebungsmatrix.artifacts import deploy_scripts
+from umgebungsmatrix.artifacts import deploy_scripts, render_all
 from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, fence
 from umgebungsmatrix.errors import UmxError
 from umgebungsmatrix.facts import (
-    TABLE_PAGE, CloudStage, Facts, TemplateProblem, cell, kurz, load, prozent, relative_link, secret_id,
-    stage_resources, template_service,
+    TABLE_PAGE,
+    CloudStage,
+    Facts,
+    TemplateProblem,
+    cell,
+    kurz,
+    load,
+    prozent,
+    relative_link,
+    secret_id,
+    stage_resources,
+    template_service,
 )
 from umgebungsmatrix.facts.templates import Context, TemplateService
 

@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MATRIX = ROOT / "matrix" / "umgebungen.yaml"
-SEED = FIXTURES / "seed_umgebungsmatrix.md"          # the seed page: specification of the table
+SEED = FIXTURES / "seed_umgebungsmatrix.md"  # the seed page: specification of the table
 SEED_MATRIX = FIXTURES / "seed" / "umgebungen.yaml"  # frozen matrix that reproduces it
 KLEIN_MATRIX = FIXTURES / "klein" / "umgebungen.yaml"
 DOCS = ROOT / "docs"
@@ -73,8 +73,9 @@ def klein():
 
 
 def tracked_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return [line for line in out.splitlines() if line and (ROOT / line).is_file()]
 
 
@@ -98,8 +99,22 @@ def repo_copy(tmp_path: Path) -> Path:
 @pytest.fixture()
 def code_copy(tmp_path: Path) -> Path:
     """A small copy with what the CLI needs: matrix, docs, code (no compose app, no tests)."""
-    return copy_repo(tmp_path / "repo", ("matrix", "docs", "macros", "checks", "umgebungsmatrix", "dockerstack",
-                                         "cloudrun", "compose", ".env.example", "mkdocs.yml", "constraints.txt"))
+    return copy_repo(
+        tmp_path / "repo",
+        (
+            "matrix",
+            "docs",
+            "macros",
+            "checks",
+            "umgebungsmatrix",
+            "dockerstack",
+            "cloudrun",
+            "compose",
+            ".env.example",
+            "mkdocs.yml",
+            "constraints.txt",
+        ),
+    )
 
 
 def env_for(repo: Path) -> dict[str, str]:
@@ -109,19 +124,34 @@ def env_for(repo: Path) -> dict[str, str]:
 
 def run_cli(repo: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `python -m umgebungsmatrix ARGS` inside a repository copy."""
-    return subprocess.run([sys.executable, "-m", "umgebungsmatrix", *args], cwd=repo, env=env_for(repo),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "umgebungsmatrix", *args],
+        cwd=repo,
+        env=env_for(repo),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def mkdocs_build(repo: Path, site: Path) -> subprocess.CompletedProcess[str]:
     """A strict mkdocs build of `repo` (its own code and matrix) into `site`."""
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                          cwd=repo, env=env_for(repo), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=repo,
+        env=env_for(repo),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(repo)): p.read_bytes() for p in sorted(repo.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(repo)): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="session")

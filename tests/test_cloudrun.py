@@ -11,12 +11,12 @@ import os
 import re
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
-
 from conftest import ROOT, SEED_MATRIX, run_cli
 
 import checks.cloudrun.consistency as cr
@@ -29,9 +29,18 @@ from umgebungsmatrix.artifacts.yamltext import dump
 
 LEITPLANKEN = ROOT / "docs" / "stages" / "leitplanken.md"
 OWN_CHECKS = [
-    cr.check_schema, cr.check_annotations, cr.check_field_rules, cr.check_deploy_commands,
-    gr.migrations_only_local, gr.staging_only_env_vars, gr.secrets_pinned, gr.production_cloudsql_private,
-    gr.queues_separate, gr.background_services, gr.production_ingress, scan.no_secret_values,
+    cr.check_schema,
+    cr.check_annotations,
+    cr.check_field_rules,
+    cr.check_deploy_commands,
+    gr.migrations_only_local,
+    gr.staging_only_env_vars,
+    gr.secrets_pinned,
+    gr.production_cloudsql_private,
+    gr.queues_separate,
+    gr.background_services,
+    gr.production_ingress,
+    scan.no_secret_values,
 ]
 
 
@@ -74,6 +83,7 @@ def revision_annotations(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the generated files ---------------------------------------------------------
+
 
 def test_generated_files_exist_for_every_cloud_service(matrix, artifacts) -> None:
     for stage in matrix.cloud_stages:
@@ -150,8 +160,7 @@ def _wrong_level(d):
 
 
 def _min_gt_max(d):
-    revision_annotations(d).update({"autoscaling.knative.dev/minScale": "5",
-                                    "autoscaling.knative.dev/maxScale": "2"})
+    revision_annotations(d).update({"autoscaling.knative.dev/minScale": "5", "autoscaling.knative.dev/maxScale": "2"})
 
 
 def _traffic_not_100(d):
@@ -165,8 +174,14 @@ def _reserved_env(d):
 BROKEN = [
     ("unbekanntes Feld", PROD_WEB, _unknown_field, cr.check_schema, "cloudrun-schema", "containerport"),
     ("Annotation kein Text", PROD_WEB, _non_string_annotation, cr.check_schema, "cloudrun-schema", "erwartet Text"),
-    ("Annotation falsche Ebene", STAGING_WEB, _wrong_level, cr.check_annotations, "cloudrun-annotationen",
-     "Cloud Run liest sie nur in"),
+    (
+        "Annotation falsche Ebene",
+        STAGING_WEB,
+        _wrong_level,
+        cr.check_annotations,
+        "cloudrun-annotationen",
+        "Cloud Run liest sie nur in",
+    ),
     ("minScale > maxScale", PROD_WEB, _min_gt_max, cr.check_field_rules, "cloudrun-skalierung", "größer als"),
     ("Traffic nicht 100", PROD_WEB, _traffic_not_100, cr.check_field_rules, "cloudrun-traffic", "nicht 100 %"),
     ("reservierter Name", PROD_WEB, _reserved_env, cr.check_field_rules, "cloudrun-env", "reserviert"),
@@ -183,6 +198,7 @@ def test_schema_and_field_rules_fail(matrix, artifacts, label, path, change, che
 
 
 # --- guardrails fail on broken manifests -----------------------------------------------
+
 
 def _secret_ref_in_staging(d):
     env = container(d)["env"]
@@ -210,6 +226,7 @@ def _both_queues(matrix):
     def change(d):
         args = container(d)["args"]
         args[args.index("--queues") + 1] = both
+
     return change
 
 
@@ -218,6 +235,7 @@ def _auto_migrate(matrix):
 
     def change(d):
         container(d)["env"].append({"name": switch, "value": "true"})
+
     return change
 
 
@@ -230,17 +248,31 @@ def _public_web_prod(d):
 
 
 GUARDRAILS = [
-    ("secretKeyRef in Staging", STAGING_WEB, lambda m: _secret_ref_in_staging, gr.staging_only_env_vars,
-     "staging-nur-env-vars"),
-    ("Klartext-Secret in Prod", PROD_WEB, lambda m: _plain_secret_in_prod, gr.secrets_pinned,
-     "prod-secrets-gepinnt"),
+    (
+        "secretKeyRef in Staging",
+        STAGING_WEB,
+        lambda m: _secret_ref_in_staging,
+        gr.staging_only_env_vars,
+        "staging-nur-env-vars",
+    ),
+    ("Klartext-Secret in Prod", PROD_WEB, lambda m: _plain_secret_in_prod, gr.secrets_pinned, "prod-secrets-gepinnt"),
     ("latest in Prod", PROD_WEB, lambda m: _latest_in_prod, gr.secrets_pinned, "prod-secrets-gepinnt"),
-    ("Public Cloud SQL in Prod", PROD_WEB, lambda m: _public_sql_in_prod, gr.production_cloudsql_private,
-     "prod-cloudsql-privat"),
+    (
+        "Public Cloud SQL in Prod",
+        PROD_WEB,
+        lambda m: _public_sql_in_prod,
+        gr.production_cloudsql_private,
+        "prod-cloudsql-privat",
+    ),
     ("Worker mit beiden Queues", PROD_WORKER, _both_queues, gr.queues_separate, "queues-getrennt"),
     ("Auto-Migration in der Cloud", STAGING_WEB, _auto_migrate, gr.migrations_only_local, "migration-nur-lokal"),
-    ("Worker mit CPU-Drosselung", STAGING_WORKER, lambda m: _throttled_worker, gr.background_services,
-     "hintergrunddienste"),
+    (
+        "Worker mit CPU-Drosselung",
+        STAGING_WORKER,
+        lambda m: _throttled_worker,
+        gr.background_services,
+        "hintergrunddienste",
+    ),
     ("Prod-Web öffentlich", PROD_WEB, lambda m: _public_web_prod, gr.production_ingress, "prod-ingress"),
 ]
 
@@ -260,11 +292,14 @@ def test_plain_secret_in_prod_is_also_a_secret_leak(matrix, artifacts) -> None:
     assert "geheim:" not in messages(found), "der Wert selbst darf nie in der Meldung stehen"
 
 
-@pytest.mark.parametrize("text", [
-    "{name}=ein-echter-wert-123\n",
-    "environment:\n  {name}: ein-echter-wert-123\n",
-    'gcloud run deploy x --set-env-vars "A=1,{name}=ein-echter-wert-123"\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{name}=ein-echter-wert-123\n",
+        "environment:\n  {name}: ein-echter-wert-123\n",
+        'gcloud run deploy x --set-env-vars "A=1,{name}=ein-echter-wert-123"\n',
+    ],
+)
 def test_secret_literal_in_a_generated_file_fails(matrix, artifacts, text) -> None:
     name = matrix.secret_names()[0]
     broken = dict(artifacts)
@@ -299,6 +334,7 @@ def test_values_of_the_local_env_file_must_not_reach_artifacts_or_site(matrix, a
 
 # --- deploy commands versus manifests ----------------------------------------------------
 
+
 def test_dropped_variable_in_deploy_command_fails(matrix, artifacts) -> None:
     stage = matrix.stage("staging")
     path = ds.script_path(stage)
@@ -306,7 +342,7 @@ def test_dropped_variable_in_deploy_command_fails(matrix, artifacts) -> None:
     broken = dict(artifacts)
     lines = artifacts[path].split("\n")
     first = next(i for i, line in enumerate(lines) if line.strip().lstrip("'\"").startswith(f"{dropped}="))
-    broken[path] = "\n".join(lines[:first] + lines[first + 1:])
+    broken[path] = "\n".join(lines[:first] + lines[first + 1 :])
     found = cr.check_deploy_commands(matrix, broken)
     assert found and all(f.rule == "deploy-befehle" for f in found)
     assert f"lässt {dropped} weg" in messages(found)
@@ -328,8 +364,11 @@ def _fake_gcloud(tmp_path: Path) -> tuple[dict[str, str], Path]:
     bin_dir, log = tmp_path / "bin", tmp_path / "gcloud.log"
     bin_dir.mkdir()
     fake = bin_dir / "gcloud"
-    fake.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> "$GCLOUD_LOG"\nfor a in "$@"; do\n'
-                    '  if [ -f "$a" ]; then cat "$a" >> "$GCLOUD_LOG"; fi\ndone\n', encoding="utf-8")
+    fake.write_text(
+        '#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> "$GCLOUD_LOG"\nfor a in "$@"; do\n'
+        '  if [ -f "$a" ]; then cat "$a" >> "$GCLOUD_LOG"; fi\ndone\n',
+        encoding="utf-8",
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "GCLOUD_LOG": str(log), "HOME": str(tmp_path)}
     return env, log
@@ -352,8 +391,9 @@ def test_staging_script_runs_with_ci_variables_and_refuses_without(matrix, artif
 
     missing = dict(ci)
     missing.pop(sorted(names)[0])
-    refused = subprocess.run(["bash", str(script), "web", "worker", "litellm"], env=env | missing,
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        ["bash", str(script), "web", "worker", "litellm"], env=env | missing, capture_output=True, text=True, timeout=60
+    )
     assert refused.returncode == 2 and "fehlt" in refused.stderr
     unknown = subprocess.run(["bash", str(script), "gibtsnicht"], env=env | ci, capture_output=True, text=True)
     assert unknown.returncode == 2 and "Unbekanntes Ziel" in unknown.stderr
@@ -370,8 +410,9 @@ def test_prod_script_substitutes_only_the_image_tags(matrix, artifacts, tmp_path
     for path, text in artifacts.items():
         if path.startswith(f"cloudrun/{stage.id}/"):
             (folder / path.rsplit("/", 1)[1]).write_text(text, encoding="utf-8")
-    done = subprocess.run(["bash", str(folder / "deploy.sh")], env=env | tags,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", str(folder / "deploy.sh")], env=env | tags, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     applied = log.read_text()
     assert applied.count(" replace ") == len(stage.resources)
@@ -381,6 +422,7 @@ def test_prod_script_substitutes_only_the_image_tags(matrix, artifacts, tmp_path
 
 
 # --- one fact, every file ---------------------------------------------------------------------
+
 
 @pytest.mark.live
 def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy: Path) -> None:
@@ -411,6 +453,7 @@ def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy
     assert new_queue in (repo_copy / "docs" / "stages" / "staging.md").read_text()
 
     from conftest import facts_of
+
     from macros.site import table_markdown
 
     table = table_markdown(facts_of(path))
@@ -422,10 +465,14 @@ def test_one_changed_fact_changes_table_compose_and_manifests_together(repo_copy
 
 # --- docs ------------------------------------------------------------------------------
 
+
 def test_every_finding_links_an_existing_section(matrix, artifacts) -> None:
     anchors = set(re.findall(r"\{ #([a-z0-9-]+) \}", LEITPLANKEN.read_text(encoding="utf-8")))
-    broken = edit(artifacts, PROD_WEB, lambda d: (_plain_secret_in_prod(d), _public_sql_in_prod(d),
-                                                  _traffic_not_100(d), _unknown_field(d)))
+    broken = edit(
+        artifacts,
+        PROD_WEB,
+        lambda d: (_plain_secret_in_prod(d), _public_sql_in_prod(d), _traffic_not_100(d), _unknown_field(d)),
+    )
     docs = {f.doc for check in OWN_CHECKS for f in check(matrix, broken)}
     assert len(docs) >= 4
     for doc in docs:
@@ -435,6 +482,7 @@ def test_every_finding_links_an_existing_section(matrix, artifacts) -> None:
 
 def test_hand_written_stage_pages_type_no_fact(live) -> None:
     from test_docs_facts import fact_literals, typed_facts
+
     from umgebungsmatrix.artifacts import GENERATED_MARK
 
     facts = fact_literals(live.matrix)

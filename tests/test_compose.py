@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEED_MATRIX, run_cli, snapshot
 
 from checks.compose.rules import compose_guardrails
 from checks.compose.schema import validate_text
-from conftest import ROOT, SEED_MATRIX, code_copy, run_cli, snapshot  # noqa: F401 - fixture
 from umgebungsmatrix.artifacts import render_all
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 
@@ -57,8 +57,7 @@ def test_generated_file_derives_from_matrix(matrix, rendered):
 
 
 def test_env_example_has_every_variable_and_no_secret_value(matrix, rendered):
-    lines = dict(line.split("=", 1) for line in rendered[ENV_EXAMPLE].splitlines()
-                 if line and not line.startswith("#"))
+    lines = dict(line.split("=", 1) for line in rendered[ENV_EXAMPLE].splitlines() if line and not line.startswith("#"))
     for name, variable in matrix.matrix.variablen.items():
         if "beat" in variable.dienste and len(variable.dienste) == 1:
             continue
@@ -75,34 +74,68 @@ def _replace(text: str, old: str, new: str, count: int = 1) -> str:
 WEB_ENV = "    environment:\n      LANGFUSE_HOST"
 BROKEN = [
     ("version-key", lambda t: "version: '3.8'\n" + t, "compose-ohne-version"),
-    ("unknown-key", lambda t: _replace(t, "    image: redis:7\n", "    image: redis:7\n    imgae: redis\n"),
-     "compose-schema"),
+    (
+        "unknown-key",
+        lambda t: _replace(t, "    image: redis:7\n", "    image: redis:7\n    imgae: redis\n"),
+        "compose-schema",
+    ),
     ("wrong-type", lambda t: _replace(t, "interval: 5s", "interval: {sekunden: 5}"), "compose-schema"),
-    ("literal-secret", lambda t: _replace(t, WEB_ENV, "    environment:\n      REDIS_URL: redis://redis:6379/0\n"
-                                          "      LANGFUSE_HOST"), "compose-geheimnisse"),
-    ("password-in-url", lambda t: _replace(t, WEB_ENV, "    environment:\n      EXTRA_URL: postgresql://u:pw@db/x\n"
-                                           "      LANGFUSE_HOST"), "compose-geheimnisse"),
-    ("no-env-file", lambda t: _replace(t, "    command: [plattform-web]\n    env_file:\n      - ../.env\n",
-                                       "    command: [plattform-web]\n"), "compose-geheimnisse"),
+    (
+        "literal-secret",
+        lambda t: _replace(t, WEB_ENV, "    environment:\n      REDIS_URL: redis://redis:6379/0\n      LANGFUSE_HOST"),
+        "compose-geheimnisse",
+    ),
+    (
+        "password-in-url",
+        lambda t: _replace(
+            t, WEB_ENV, "    environment:\n      EXTRA_URL: postgresql://u:pw@db/x\n      LANGFUSE_HOST"
+        ),
+        "compose-geheimnisse",
+    ),
+    (
+        "no-env-file",
+        lambda t: _replace(
+            t, "    command: [plattform-web]\n    env_file:\n      - ../.env\n", "    command: [plattform-web]\n"
+        ),
+        "compose-geheimnisse",
+    ),
     ("wrong-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion'"), "worker-queues"),
     ("extra-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion,agents,bulk'"), "worker-queues"),
     ("migration-off", lambda t: _replace(t, "AUTO_MIGRATE: 'true'", "AUTO_MIGRATE: 'false'"), "migration-nur-lokal"),
     ("migration-missing", lambda t: _replace(t, "      AUTO_MIGRATE: 'true'\n", ""), "migration-nur-lokal"),
-    ("second-migration", lambda t: _replace(t, "\nvolumes:", "\n  migrate:\n    image: x\n    command: "
-                                            "[plattform-migrate]\n\nvolumes:"), "migration-nur-lokal"),
-    ("depends-started", lambda t: _replace(t, "condition: service_healthy", "condition: service_started"),
-     "start-erst-wenn-gesund"),
-    ("depends-list", lambda t: _replace(t, "    depends_on:\n      postgres:\n        condition: service_healthy\n"
-                                        "      redis:\n        condition: service_healthy\n      litellm:\n"
-                                        "        condition: service_healthy\n\n  worker",
-                                        "    depends_on: [postgres, redis, litellm]\n\n  worker"),
-     "start-erst-wenn-gesund"),
+    (
+        "second-migration",
+        lambda t: _replace(t, "\nvolumes:", "\n  migrate:\n    image: x\n    command: [plattform-migrate]\n\nvolumes:"),
+        "migration-nur-lokal",
+    ),
+    (
+        "depends-started",
+        lambda t: _replace(t, "condition: service_healthy", "condition: service_started"),
+        "start-erst-wenn-gesund",
+    ),
+    (
+        "depends-list",
+        lambda t: _replace(
+            t,
+            "    depends_on:\n      postgres:\n        condition: service_healthy\n"
+            "      redis:\n        condition: service_healthy\n      litellm:\n"
+            "        condition: service_healthy\n\n  worker",
+            "    depends_on: [postgres, redis, litellm]\n\n  worker",
+        ),
+        "start-erst-wenn-gesund",
+    ),
     ("postgres-15", lambda t: _replace(t, "pgvector/pgvector:pg16", "pgvector/pgvector:pg15"), "postgres-version"),
     ("pg-isready-socket", lambda t: _replace(t, "pg_isready, -h, 127.0.0.1, ", "pg_isready, "), "postgres-bereit-tcp"),
-    ("nested-interpolation", lambda t: _replace(t, "container/web}:${IMAGE_TAG:-latest}",
-                                                "container/web:${IMAGE_TAG:-latest}}"), "compose-interpolation-v1"),
-    ("batch-size", lambda t: _replace(t, "INGESTION_BATCH_SIZE: '16'", "INGESTION_BATCH_SIZE: '512'"),
-     "umgebungswerte"),
+    (
+        "nested-interpolation",
+        lambda t: _replace(t, "container/web}:${IMAGE_TAG:-latest}", "container/web:${IMAGE_TAG:-latest}}"),
+        "compose-interpolation-v1",
+    ),
+    (
+        "batch-size",
+        lambda t: _replace(t, "INGESTION_BATCH_SIZE: '16'", "INGESTION_BATCH_SIZE: '512'"),
+        "umgebungswerte",
+    ),
     ("no-volume", lambda t: _replace(t, "      - postgres-daten:/var/lib/postgresql/data\n", ""), "postgres-volume"),
     ("not-yaml", lambda t: _replace(t, "services:\n", "services:\n  : [\n"), "compose-schema"),
 ]
@@ -187,6 +220,7 @@ def test_generate_on_invalid_matrix_exits_2_and_writes_nothing(code_copy: Path):
 
 # --- a real compose CLI, when one is installed -------------------------------------------
 
+
 def compose_cli() -> list[str] | None:
     for argv in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(argv[0]) is None:
@@ -204,8 +238,10 @@ def compose_cli() -> list[str] | None:
 def cli() -> list[str]:  # the tests that use it are marked live
     argv = compose_cli()
     if argv is None:
-        pytest.skip("kein Compose-CLI installiert (weder `docker compose` noch `docker-compose`): "
-                    "Prüfung mit `config -q` übersprungen")
+        pytest.skip(
+            "kein Compose-CLI installiert (weder `docker compose` noch `docker-compose`): "
+            "Prüfung mit `config -q` übersprungen"
+        )
     return argv
 
 
@@ -213,8 +249,13 @@ def _config(cli: list[str], tmp_path: Path, compose_text: str, env_text: str, *e
     (tmp_path / "compose").mkdir(exist_ok=True)
     (tmp_path / COMPOSE_FILE).write_text(compose_text, encoding="utf-8")
     (tmp_path / ".env").write_text(env_text, encoding="utf-8")  # temporary copy of .env.example, never in the repo
-    return subprocess.run([*cli, "-f", str(tmp_path / COMPOSE_FILE), *extra, "config", "-q"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*cli, "-f", str(tmp_path / COMPOSE_FILE), *extra, "config", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.live
@@ -228,6 +269,9 @@ def test_compose_cli_accepts_generated_file(cli, tmp_path, rendered, extra):
 
 @pytest.mark.live
 def test_compose_cli_rejects_broken_file(cli, tmp_path, rendered):
-    broken = _replace(rendered[COMPOSE_FILE], "      litellm:\n        condition: service_healthy\n\n  worker",
-                      "      nirgendwo:\n        condition: service_healthy\n\n  worker")
+    broken = _replace(
+        rendered[COMPOSE_FILE],
+        "      litellm:\n        condition: service_healthy\n\n  worker",
+        "      nirgendwo:\n        condition: service_healthy\n\n  worker",
+    )
     assert _config(cli, tmp_path, broken, rendered[ENV_EXAMPLE]).returncode != 0

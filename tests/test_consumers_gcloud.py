@@ -21,17 +21,19 @@ from pathlib import Path
 
 import pytest
 
-from umgebungsmatrix.artifacts import revisions as names
 from checks.consumers import gcloud as g
+from umgebungsmatrix.artifacts import revisions as names
+from umgebungsmatrix.artifacts.shell import ENV_DELIMITERS, ENV_VARS_BASH
 
 ROOT = Path(__file__).resolve().parent.parent
 REASON = g.skip_reason()
 _skip = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
-def needs_gcloud(fn):  # noqa: ANN001, ANN201 - a test function
+def needs_gcloud(fn):
     """The real Google Cloud CLI, offline: the `live` tier (about a second per gcloud start)."""
     return pytest.mark.live(_skip(fn))
+
 
 IMAGE = "europe-west3-docker.pkg.dev/rag-plattform/container/web"
 PLACE = ("--region", "europe-west3", "--project", "rag-plattform-prod")
@@ -52,35 +54,48 @@ SHA_TAG = "3f2a9c41d0b7e8f6a5c4b3a29180f7e6d5c4b3a2"
 
 # --------------------------------------------------------------------------- classification
 
-LOG_OK = "2026-01-01 DEBUG root Running [gcloud.run.deploy] with arguments: [SERVICE: \"web\"]\n"
-NO_ACCOUNT = ("ERROR: (gcloud.run.deploy) You do not currently have an active account selected.\n"
-              "Please run:\n\n  $ gcloud auth login\n")
-CRASH = ("ERROR: gcloud crashed (ConnectionError): HTTPSConnectionPool(host='run.googleapis.com', port=443): "
-         "Max retries exceeded (Caused by NameResolutionError(\"Failed to resolve 'run.googleapis.com' "
-         "([Errno -3] Temporary failure in name resolution)\"))\n\nIf you would like to report this issue, "
-         "please run the following command:\n  gcloud feedback\n")
-BAD_DICT = ("ERROR: (gcloud.run.deploy) argument --set-env-vars: Bad syntax for dict arg: [public]. Please see "
-            "`gcloud topic flags-file` or `gcloud topic escaping` for information.\nUsage: gcloud run deploy …\n")
-PROTOBUF = ("warning text\nERROR: (gcloud.run.services.replace) Failed to parse value in protobuf [Service]:\n"
-            "  Service.??: \"Expected type <class 'str'> for field value, found 5e-05 (type <class 'float'>)\"\n")
+LOG_OK = '2026-01-01 DEBUG root Running [gcloud.run.deploy] with arguments: [SERVICE: "web"]\n'
+NO_ACCOUNT = (
+    "ERROR: (gcloud.run.deploy) You do not currently have an active account selected.\n"
+    "Please run:\n\n  $ gcloud auth login\n"
+)
+CRASH = (
+    "ERROR: gcloud crashed (ConnectionError): HTTPSConnectionPool(host='run.googleapis.com', port=443): "
+    "Max retries exceeded (Caused by NameResolutionError(\"Failed to resolve 'run.googleapis.com' "
+    '([Errno -3] Temporary failure in name resolution)"))\n\nIf you would like to report this issue, '
+    "please run the following command:\n  gcloud feedback\n"
+)
+BAD_DICT = (
+    "ERROR: (gcloud.run.deploy) argument --set-env-vars: Bad syntax for dict arg: [public]. Please see "
+    "`gcloud topic flags-file` or `gcloud topic escaping` for information.\nUsage: gcloud run deploy …\n"
+)
+PROTOBUF = (
+    "warning text\nERROR: (gcloud.run.services.replace) Failed to parse value in protobuf [Service]:\n"
+    "  Service.??: \"Expected type <class 'str'> for field value, found 5e-05 (type <class 'float'>)\"\n"
+)
 
 
-@pytest.mark.parametrize("returncode, stderr, log, verdict", [
-    (1, NO_ACCOUNT, LOG_OK, g.Verdict.ACCEPTED),
-    (1, CRASH, LOG_OK, g.Verdict.ACCEPTED),
-    (0, "", LOG_OK, g.Verdict.ACCEPTED),
-    # known-bad: parse errors, schema errors, no parse marker, unknown output
-    (2, BAD_DICT, "", g.Verdict.REJECTED),
-    (1, PROTOBUF, LOG_OK, g.Verdict.REJECTED),
-    (1, NO_ACCOUNT, "2026-01-01 DEBUG root Loaded Command Group: ['gcloud', 'run']\n", g.Verdict.REJECTED),
-    (1, "ERROR: (gcloud.run.deploy) something new\n", LOG_OK, g.Verdict.REJECTED),
-    (2, NO_ACCOUNT, LOG_OK, g.Verdict.REJECTED),
-])
+@pytest.mark.parametrize(
+    "returncode, stderr, log, verdict",
+    [
+        (1, NO_ACCOUNT, LOG_OK, g.Verdict.ACCEPTED),
+        (1, CRASH, LOG_OK, g.Verdict.ACCEPTED),
+        (0, "", LOG_OK, g.Verdict.ACCEPTED),
+        # known-bad: parse errors, schema errors, no parse marker, unknown output
+        (2, BAD_DICT, "", g.Verdict.REJECTED),
+        (1, PROTOBUF, LOG_OK, g.Verdict.REJECTED),
+        (1, NO_ACCOUNT, "2026-01-01 DEBUG root Loaded Command Group: ['gcloud', 'run']\n", g.Verdict.REJECTED),
+        (1, "ERROR: (gcloud.run.deploy) something new\n", LOG_OK, g.Verdict.REJECTED),
+        (2, NO_ACCOUNT, LOG_OK, g.Verdict.REJECTED),
+    ],
+)
 def test_classify_rules(returncode, stderr, log, verdict):
     got = g.classify(returncode, stderr, log)
     assert got.verdict is verdict, got
     if stderr.count("ERROR:"):
-        assert got.message.startswith("ERROR: ") and "Usage:" not in got.message and "gcloud feedback" not in got.message
+        assert (
+            got.message.startswith("ERROR: ") and "Usage:" not in got.message and "gcloud feedback" not in got.message
+        )
 
 
 def test_skip_reason_and_install_hint_are_german():
@@ -92,10 +107,11 @@ def test_skip_reason_and_install_hint_are_german():
 
 # --------------------------------------------------------------------------- real verdicts
 
+
 def _manifest(name: str, tags: dict[str, str], edit=lambda text: text) -> str:
     text = (ROOT / "cloudrun" / "prod" / name).read_text(encoding="utf-8")
     for key, value in tags.items():
-        text = text.replace("${%s}" % key, value)
+        text = text.replace(f"${{{key}}}", value)
     return edit(text)
 
 
@@ -105,47 +121,126 @@ JOB = _manifest("migrate-job.yaml", TAGS)
 
 # name -> (call, expected verdict, text that gcloud's message must contain)
 CASES = {
-    "deploy-ok": (g.Call(("run", "deploy", "web", "--image", f"{IMAGE}:v1", *PLACE, "--set-env-vars", "A=1,B=2")),
-                  g.Verdict.ACCEPTED, "active account"),
-    "deploy-comma-value": (g.Call(("run", "deploy", "web", "--image", f"{IMAGE}:v1", *PLACE,
-                                   "--set-env-vars", "DATABASE_URL=" + HOSTILE["DATABASE_URL"])),
-                           g.Verdict.REJECTED, "Bad syntax for dict arg: [public]"),
-    "deploy-unknown-flag": (g.Call(("run", "deploy", "web", "--image", "x", *PLACE, "--set-env-var", "A=1")),
-                            g.Verdict.REJECTED, "unrecognized arguments"),
-    "jobs-deploy-ok": (g.Call(("run", "jobs", "deploy", "migrate", "--image", f"{IMAGE}:v1", *PLACE,
-                               "--tasks", "1", "--set-env-vars", "^|^A=x,y|B=z")),
-                       g.Verdict.ACCEPTED, "active account"),
-    "jobs-execute": (g.Call(("run", "jobs", "execute", "migrate", *PLACE, "--wait")),
-                     g.Verdict.ACCEPTED, "active account"),
-    "replace-ok": (g.Call(("run", "services", "replace", "web.yaml", *PLACE), {"web.yaml": WEB}),
-                   g.Verdict.ACCEPTED, "active account"),
-    "replace-float": (g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-                             {"web.yaml": WEB.replace("value: '0.05'", "value: 5e-05")}),
-                      g.Verdict.REJECTED, "Expected type <class 'str'> for field value, found 5e-05"),
-    "replace-int": (g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-                           {"web.yaml": WEB.replace("value: '1536'", "value: 1536")}),
-                    g.Verdict.REJECTED, "found 1536 (type <class 'int'>)"),
-    "replace-y-bool": (g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-                              {"web.yaml": WEB.replace("value: 'true'", "value: y")}),
-                       g.Verdict.REJECTED, "found True (type <class 'bool'>)"),
-    "replace-unknown-field": (g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-                                     {"web.yaml": WEB.replace("serviceAccountName:", "serviceAcountName:")}),
-                              g.Verdict.REJECTED, "serviceAcountName"),
-    "replace-broken-yaml": (g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-                                   {"web.yaml": WEB.replace("minScale: '2'", "minScale: [2")}),
-                            g.Verdict.REJECTED, "Failed to parse YAML"),
+    "deploy-ok": (
+        g.Call(("run", "deploy", "web", "--image", f"{IMAGE}:v1", *PLACE, "--set-env-vars", "A=1,B=2")),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "deploy-comma-value": (
+        g.Call(
+            (
+                "run",
+                "deploy",
+                "web",
+                "--image",
+                f"{IMAGE}:v1",
+                *PLACE,
+                "--set-env-vars",
+                "DATABASE_URL=" + HOSTILE["DATABASE_URL"],
+            )
+        ),
+        g.Verdict.REJECTED,
+        "Bad syntax for dict arg: [public]",
+    ),
+    "deploy-unknown-flag": (
+        g.Call(("run", "deploy", "web", "--image", "x", *PLACE, "--set-env-var", "A=1")),
+        g.Verdict.REJECTED,
+        "unrecognized arguments",
+    ),
+    "jobs-deploy-ok": (
+        g.Call(
+            (
+                "run",
+                "jobs",
+                "deploy",
+                "migrate",
+                "--image",
+                f"{IMAGE}:v1",
+                *PLACE,
+                "--tasks",
+                "1",
+                "--set-env-vars",
+                "^|^A=x,y|B=z",
+            )
+        ),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "jobs-execute": (
+        g.Call(("run", "jobs", "execute", "migrate", *PLACE, "--wait")),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "replace-ok": (
+        g.Call(("run", "services", "replace", "web.yaml", *PLACE), {"web.yaml": WEB}),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "replace-float": (
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE),
+            {"web.yaml": WEB.replace("value: '0.05'", "value: 5e-05")},
+        ),
+        g.Verdict.REJECTED,
+        "Expected type <class 'str'> for field value, found 5e-05",
+    ),
+    "replace-int": (
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE),
+            {"web.yaml": WEB.replace("value: '1536'", "value: 1536")},
+        ),
+        g.Verdict.REJECTED,
+        "found 1536 (type <class 'int'>)",
+    ),
+    "replace-y-bool": (
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE), {"web.yaml": WEB.replace("value: 'true'", "value: y")}
+        ),
+        g.Verdict.REJECTED,
+        "found True (type <class 'bool'>)",
+    ),
+    "replace-unknown-field": (
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE),
+            {"web.yaml": WEB.replace("serviceAccountName:", "serviceAcountName:")},
+        ),
+        g.Verdict.REJECTED,
+        "serviceAcountName",
+    ),
+    "replace-broken-yaml": (
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE),
+            {"web.yaml": WEB.replace("minScale: '2'", "minScale: [2")},
+        ),
+        g.Verdict.REJECTED,
+        "Failed to parse YAML",
+    ),
     # gcloud 528 does NOT check revision names offline – cloudrun_names does
     "replace-revision-name-with-dots": (
-        g.Call(("run", "services", "replace", "web.yaml", *PLACE),
-               {"web.yaml": _manifest("web.yaml", {"IMAGE_TAG": "v1.4.2", "STABIL_IMAGE_TAG": "v1.4.1"})}),
-        g.Verdict.ACCEPTED, "active account"),
-    "jobs-replace-ok": (g.Call(("run", "jobs", "replace", "job.yaml", *PLACE), {"job.yaml": JOB}),
-                        g.Verdict.ACCEPTED, "active account"),
-    "jobs-replace-bad-count": (g.Call(("run", "jobs", "replace", "job.yaml", *PLACE),
-                                      {"job.yaml": JOB.replace("taskCount: 1", "taskCount: eins")}),
-                               g.Verdict.REJECTED, "Expected type (<class 'int'>,) for field taskCount"),
-    "jobs-replace-service-file": (g.Call(("run", "jobs", "replace", "web.yaml", *PLACE), {"web.yaml": WEB}),
-                                  g.Verdict.REJECTED, "Failed to parse value(s) in protobuf [Job]"),
+        g.Call(
+            ("run", "services", "replace", "web.yaml", *PLACE),
+            {"web.yaml": _manifest("web.yaml", {"IMAGE_TAG": "v1.4.2", "STABIL_IMAGE_TAG": "v1.4.1"})},
+        ),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "jobs-replace-ok": (
+        g.Call(("run", "jobs", "replace", "job.yaml", *PLACE), {"job.yaml": JOB}),
+        g.Verdict.ACCEPTED,
+        "active account",
+    ),
+    "jobs-replace-bad-count": (
+        g.Call(
+            ("run", "jobs", "replace", "job.yaml", *PLACE), {"job.yaml": JOB.replace("taskCount: 1", "taskCount: eins")}
+        ),
+        g.Verdict.REJECTED,
+        "Expected type (<class 'int'>,) for field taskCount",
+    ),
+    "jobs-replace-service-file": (
+        g.Call(("run", "jobs", "replace", "web.yaml", *PLACE), {"web.yaml": WEB}),
+        g.Verdict.REJECTED,
+        "Failed to parse value(s) in protobuf [Job]",
+    ),
 }
 
 
@@ -189,11 +284,11 @@ SPLIT_CASES = [
     ("A=1,B=2", {"A": "1", "B": "2"}),
     ("^@^A=1@B=2", {"A": "1", "B": "2"}),
     ("^|^A=x,y|B=z=w", {"A": "x,y", "B": "z=w"}),
-    ("^::^A=a:b::B=c", {"A": "a:b", "B": "c"}),          # multi-character delimiter
+    ("^::^A=a:b::B=c", {"A": "a:b", "B": "c"}),  # multi-character delimiter
     ("^|^A=zeile\n|B= ä $x \"'", {"A": "zeile\n", "B": " ä $x \"'"}),
     ("A=", {"A": ""}),
-    ("", {}),                                            # --set-env-vars= clears everything!
-    ("A=1,A=2", {"A": "2"}),                             # last one wins
+    ("", {}),  # --set-env-vars= clears everything!
+    ("A=1,A=2", {"A": "2"}),  # last one wins
 ]
 
 
@@ -210,13 +305,11 @@ def test_split_env_vars_known_bad_plain_comma_join():
     """Issue 10 item 2: a plain comma join refuses or silently cuts values."""
     intended = {"DATABASE_URL": "postgresql://db/rag?options=-c search_path=rag,x=y", "REDIS_URL": "redis://r"}
     joined = ",".join(f"{k}={v}" for k, v in intended.items())
-    refused, cut, reserved = g.split_env_vars_many(["DATABASE_URL=" + HOSTILE["DATABASE_URL"], joined,
-                                                    "X_GOOGLE_A=1"])
+    refused, cut, reserved = g.split_env_vars_many(["DATABASE_URL=" + HOSTILE["DATABASE_URL"], joined, "X_GOOGLE_A=1"])
     assert isinstance(refused, g.EnvVarsSyntaxError)
     assert "Bad syntax for dict arg: [public]" in str(refused)
     assert cut != intended
-    assert cut == {"DATABASE_URL": "postgresql://db/rag?options=-c search_path=rag", "x": "y",
-                   "REDIS_URL": "redis://r"}
+    assert cut == {"DATABASE_URL": "postgresql://db/rag?options=-c search_path=rag", "x": "y", "REDIS_URL": "redis://r"}
     assert isinstance(reserved, g.EnvVarsSyntaxError) and "X_GOOGLE_" in str(reserved)
     with pytest.raises(g.EnvVarsSyntaxError, match=r"Bad syntax for dict arg: \[B\]"):
         g.split_env_vars("A=1,B")
@@ -229,7 +322,7 @@ def test_env_vars_file_needs_a_real_yaml_writer(tmp_path):
     `printf '%s: "%s"\\n'` is not – newline folded, backslash and quote break."""
     import json
 
-    values = {"A": "zeile1\nzeile2", "B": 'a\\b', "C": 'sag "hallo"', "D": "Grüße 😀\u2028"}
+    values = {"A": "zeile1\nzeile2", "B": "a\\b", "C": 'sag "hallo"', "D": "Grüße 😀\u2028"}
     naive, escaped = tmp_path / "naiv.yaml", tmp_path / "escaped.yaml"
     naive.write_text("".join(f'{k}: "{v}"\n' for k, v in values.items()), encoding="utf-8")
     escaped.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
@@ -241,19 +334,21 @@ def test_env_vars_file_needs_a_real_yaml_writer(tmp_path):
 
 # --------------------------------------------------------------------------- env_vars() in bash
 
+
 def _bash_env_vars(pairs: list[str]) -> subprocess.CompletedProcess[bytes]:
-    script = g.ENV_VARS_BASH + 'env_vars "$@" || exit $?\nprintf %s "$ENV_VARS"\n'
-    return subprocess.run(["bash", "-c", script, "env_vars", *pairs], capture_output=True,
-                          env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"})
+    script = ENV_VARS_BASH + 'env_vars "$@" || exit $?\nprintf %s "$ENV_VARS"\n'
+    return subprocess.run(
+        ["bash", "-c", script, "env_vars", *pairs],
+        capture_output=True,
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+    )
 
 
-ALPHABET = (string.ascii_letters + string.digits + " ,=^$\"'`\\\n\t/:?&%@#!*+~;|{}[]()<>"
-            + "äöüßÄÖÜ€😀\u2028\u00a0")
+ALPHABET = string.ascii_letters + string.digits + " ,=^$\"'`\\\n\t/:?&%@#!*+~;|{}[]()<>" + "äöüßÄÖÜ€😀\u2028\u00a0"
 
 
 def _random_pairs(rng: random.Random) -> dict[str, str]:
-    return {f"V{i}": "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 24)))
-            for i in range(rng.randint(1, 6))}
+    return {f"V{i}": "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 24))) for i in range(rng.randint(1, 6))}
 
 
 @needs_gcloud
@@ -268,7 +363,7 @@ def test_env_vars_bash_values_survive_gcloud_exactly():
         proc = _bash_env_vars([f"{k}={v}" for k, v in case.items()])
         if proc.returncode == 2:
             refused += 1
-            assert all(any(d in f"{k}={v}" for k, v in case.items()) for d in g.ENV_DELIMITERS)
+            assert all(any(d in f"{k}={v}" for k, v in case.items()) for d in ENV_DELIMITERS)
             assert b"Kein Trennzeichen" in proc.stderr
             continue
         assert proc.returncode == 0, proc.stderr
@@ -292,12 +387,12 @@ def test_env_vars_bash_known_bad_fixed_delimiter():
 
 
 def test_env_vars_bash_candidates_match_python():
-    listed = re.search(r"for t in (.*); do", g.ENV_VARS_BASH).group(1)
-    assert listed.split() == [f"'{d}'" for d in g.ENV_DELIMITERS]
+    listed = re.search(r"for t in (.*); do", ENV_VARS_BASH).group(1)
+    assert listed.split() == [f"'{d}'" for d in ENV_DELIMITERS]
 
 
 def test_env_vars_bash_refuses_without_printing_values():
-    secret = "geheim-" + "".join(g.ENV_DELIMITERS)
+    secret = "geheim-" + "".join(ENV_DELIMITERS)
     proc = _bash_env_vars(["A=1", f"TOKEN={secret}"])
     assert proc.returncode == 2
     err = proc.stderr.decode()
@@ -345,10 +440,12 @@ done
 
 def _write_script(tmp_path: Path, functions: str) -> Path:
     (tmp_path / "web.yaml").write_text(
-        (ROOT / "cloudrun" / "prod" / "web.yaml").read_text(encoding="utf-8")
+        (ROOT / "cloudrun" / "prod" / "web.yaml")
+        .read_text(encoding="utf-8")
         .replace("name: web-${REVISION_NEU}", "name: ${WEB_REVISION}")
         .replace("revisionName: web-${REVISION_STABIL}", "revisionName: ${WEB_STABIL_REVISION}"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     script = tmp_path / "deploy.sh"
     script.write_text(SCRIPT.replace("__FUNCTIONS__", functions).replace("__IMAGE__", IMAGE), encoding="utf-8")
     return script
@@ -383,7 +480,7 @@ def _service_name(call: g.GcloudResult) -> str:
 def test_recommended_script_passes_real_gcloud(tmp_path, tags):
     """The recommendation end to end: env_vars + revision_suffix in a deploy
     script, hostile CI values, real gcloud offline; values survive exactly."""
-    script = _write_script(tmp_path, g.ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
+    script = _write_script(tmp_path, ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
     runs = g.run_scripts_offline([(script, tags, [t]) for t in ("web", "migrate", "manifest")])
     for run in runs:
         assert run.returncode == 0, run.stderr
@@ -392,41 +489,46 @@ def test_recommended_script_passes_real_gcloud(tmp_path, tags):
     web, migrate, manifest = runs
     parsed = g.parse_argvs([c.argv for c in web.calls + migrate.calls])
     assert _env_of(web.calls[0], parsed[0]) == {
-        **{k: tags[k] for k in ("DATABASE_URL", "REDIS_URL", "LITELLM_MASTER_KEY", "LANGFUSE_PUBLIC_KEY",
-                                "LANGFUSE_SECRET_KEY")}, "LANGFUSE_SAMPLE_RATE": "5e-05"}
+        **{
+            k: tags[k]
+            for k in ("DATABASE_URL", "REDIS_URL", "LITELLM_MASTER_KEY", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY")
+        },
+        "LANGFUSE_SAMPLE_RATE": "5e-05",
+    }
     assert parsed[0].args["--revision-suffix"] == names.revision_suffix(tags["IMAGE_TAG"], "web")
     assert parsed[1].command == "gcloud.run.jobs.deploy"
     assert _env_of(migrate.calls[0], parsed[1]) == {k: tags[k] for k in ("DATABASE_URL", "OPENAI_API_KEY")}
     assert [c.command for c in manifest.calls] == ["gcloud.run.services.replace"]
     revisions = _revision_names(manifest.calls[0])
-    assert revisions == [names.revision_name("web", tags["IMAGE_TAG"]),
-                         names.revision_name("web", tags["STABIL_IMAGE_TAG"])]
+    assert revisions == [
+        names.revision_name("web", tags["IMAGE_TAG"]),
+        names.revision_name("web", tags["STABIL_IMAGE_TAG"]),
+    ]
     assert all(not names.revision_name_problems(r, "web") for r in revisions)
 
 
 @needs_gcloud
 def test_plain_comma_script_is_caught(tmp_path):
     """Known-bad twin: today's plain comma join in the same script."""
-    plain = ('env_vars() { local IFS=,; ENV_VARS="$*"; }\n'
-             'revision_suffix() { REVISION_SUFFIX=$2; }\n')
+    plain = 'env_vars() { local IFS=,; ENV_VARS="$*"; }\nrevision_suffix() { REVISION_SUFFIX=$2; }\n'
     script = _write_script(tmp_path, plain)
     web, manifest = g.run_scripts_offline([(script, HOSTILE, ["web"]), (script, HOSTILE, ["manifest"])])
     assert web.rejected() and "Bad syntax for dict arg" in web.calls[0].message
     # with a comma but no stray key=value the value is cut silently instead:
     silent = {**HOSTILE, "DATABASE_URL": "postgresql://db/rag?options=-c search_path=rag,x=y"}
     (again,) = g.run_scripts_offline([(script, silent, ["web"])])
-    assert not again.rejected()                       # gcloud accepts it …
+    assert not again.rejected()  # gcloud accepts it …
     (parsed,) = g.parse_argvs([again.calls[0].argv])
     env = _env_of(again.calls[0], parsed)
-    assert env["DATABASE_URL"] != silent["DATABASE_URL"] and env["x"] == "y"   # … and the harness sees the cut
-    assert not manifest.rejected()                    # gcloud takes web-v1.4.2 offline …
+    assert env["DATABASE_URL"] != silent["DATABASE_URL"] and env["x"] == "y"  # … and the harness sees the cut
+    assert not manifest.rejected()  # gcloud takes web-v1.4.2 offline …
     assert any(names.revision_name_problems(r, "web") for r in _revision_names(manifest.calls[0]))  # … we don't
 
 
 @needs_gcloud
 def test_delimiter_exhaustion_stops_before_gcloud(tmp_path):
-    script = _write_script(tmp_path, g.ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
-    env = {**HOSTILE, "LITELLM_MASTER_KEY": "alle " + "".join(g.ENV_DELIMITERS)}
+    script = _write_script(tmp_path, ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
+    env = {**HOSTILE, "LITELLM_MASTER_KEY": "alle " + "".join(ENV_DELIMITERS)}
     run = g.run_script_offline(script, env, ["web"])
     assert run.returncode == 2 and run.calls == []
     assert "Kein Trennzeichen" in run.stderr and "LITELLM_MASTER_KEY" in run.stderr
@@ -435,12 +537,13 @@ def test_delimiter_exhaustion_stops_before_gcloud(tmp_path):
 
 @needs_gcloud
 def test_illegal_tag_stops_before_gcloud(tmp_path):
-    script = _write_script(tmp_path, g.ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
+    script = _write_script(tmp_path, ENV_VARS_BASH + names.REVISION_SUFFIX_BASH)
     run = g.run_script_offline(script, {**HOSTILE, "IMAGE_TAG": "-x"}, ["web"])
     assert run.returncode == 2 and run.calls == [] and "Ungültiges Docker-Tag" in run.stderr
 
 
 # --------------------------------------------------------------------------- today's generated scripts
+
 
 def _stage_runs(tmp_path_factory, tags: dict[str, str]) -> dict[str, tuple[object, list[g.ScriptRun]]]:
     """Every cloud stage's generated deploy.sh, run per target with hostile CI values under the real gcloud."""
@@ -463,9 +566,14 @@ def _stage_runs(tmp_path_factory, tags: dict[str, str]) -> dict[str, tuple[objec
     return out
 
 
-@pytest.fixture(scope="session", params=[{"IMAGE_TAG": "v1.4.2", "STABIL_IMAGE_TAG": "Release_2024.01"},
-                                         {"IMAGE_TAG": SHA_TAG, "STABIL_IMAGE_TAG": "v" + "9" * 127}],
-                ids=["release-tags", "sha-und-128"])
+@pytest.fixture(
+    scope="session",
+    params=[
+        {"IMAGE_TAG": "v1.4.2", "STABIL_IMAGE_TAG": "Release_2024.01"},
+        {"IMAGE_TAG": SHA_TAG, "STABIL_IMAGE_TAG": "v" + "9" * 127},
+    ],
+    ids=["release-tags", "sha-und-128"],
+)
 def stage_runs(request, tmp_path_factory):
     if REASON:
         pytest.skip(REASON)
@@ -503,7 +611,7 @@ def test_hostile_ci_values_reach_gcloud_exactly(stage_runs):
 def test_revision_names_are_valid_for_the_tags(stage_runs):
     """Stages that apply manifests: every revision name Cloud Run would see is valid (v1.4.2, SHA, 128 chars)."""
     checked = 0
-    for stage, runs, env in stage_runs.values():
+    for _stage, runs, _env in stage_runs.values():
         for run in runs:
             for call in run.calls:
                 if call.command == "gcloud.run.services.replace":
@@ -564,8 +672,23 @@ def _random_tags(n: int, seed: int = 4) -> list[str]:
         length = rng.choice([1, 2, 5, 12, 40, 60, 64, 100, 128])
         pool = rng.choice([rest, "._-", "aA._-", string.ascii_lowercase + "-"])
         tags.append(rng.choice(first) + "".join(rng.choice(pool) for _ in range(length - 1)))
-    return tags + ["v1.4.2", "V1.4.2", "v1_4_2", "v1-4-2", SHA_TAG, "Release_2024.01", "_", "__", "_-_",
-                   "a" * 128, "A" * 128, "x--y", "x-", "9", "latest"]
+    return tags + [
+        "v1.4.2",
+        "V1.4.2",
+        "v1_4_2",
+        "v1-4-2",
+        SHA_TAG,
+        "Release_2024.01",
+        "_",
+        "__",
+        "_-_",
+        "a" * 128,
+        "A" * 128,
+        "x--y",
+        "x-",
+        "9",
+        "latest",
+    ]
 
 
 def test_revision_suffix_injective_and_valid_on_many_tags():
@@ -579,13 +702,21 @@ def test_revision_suffix_injective_and_valid_on_many_tags():
 
 
 def _bash_suffixes(pairs: list[tuple[str, str]], body: str, locale: str) -> list[str]:
-    script = body + ('while IFS= read -r dienst && IFS= read -r tag; do\n'
-                     '  if revision_suffix "$dienst" "$tag"; then printf "%s\\n" "$REVISION_SUFFIX";'
-                     ' else printf "FEHLER\\n"; fi\n'
-                     'done\n')
+    script = body + (
+        "while IFS= read -r dienst && IFS= read -r tag; do\n"
+        '  if revision_suffix "$dienst" "$tag"; then printf "%s\\n" "$REVISION_SUFFIX";'
+        ' else printf "FEHLER\\n"; fi\n'
+        "done\n"
+    )
     data = "".join(f"{s}\n{t}\n" for s, t in pairs)
-    proc = subprocess.run(["bash", "-c", script], input=data, capture_output=True, text=True,
-                          env={"PATH": os.environ["PATH"], "LANG": locale, "LC_ALL": locale}, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        input=data,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "LANG": locale, "LC_ALL": locale},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 

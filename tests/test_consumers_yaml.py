@@ -22,12 +22,14 @@ REASON = g.skip_reason()
 _skip = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
-def needs_gcloud(fn):  # noqa: ANN001, ANN201 - a test function
+def needs_gcloud(fn):
     """The real Google Cloud CLI, offline: the `live` tier (about a second per gcloud start)."""
     return pytest.mark.live(_skip(fn))
+
+
 IN_PROCESS = ("yaml11", "yaml12")
 
-S, I, F, B = "str", "int", "float", "bool"
+S, I, F, B = "str", "int", "float", "bool"  # noqa: E741 - columns of the table below
 # plain scalar -> (yaml11, yaml12, gcloud) type; measured with google-cloud-cli 528
 SPELLINGS = {
     "5e-05": (S, F, F),
@@ -42,12 +44,26 @@ SPELLINGS = {
     "off": (B, S, B),
     "y": (S, S, B),
     "N": (S, S, B),
-    "0755": (I, I, I),      # 493 / 755 / 493: same type, other value
+    "0755": (I, I, I),  # 493 / 755 / 493: same type, other value
     "09": (S, I, S),
     "0o755": (S, I, S),
 }
-SAME_EVERYWHERE = ["true", "false", "0x1F", "1_000", ".inf", "~", "null", "1.0e+5", "0.005", "2024-01-01",
-                   "v1.4.2", "1,000", "0.005%", "1:60"]
+SAME_EVERYWHERE = [
+    "true",
+    "false",
+    "0x1F",
+    "1_000",
+    ".inf",
+    "~",
+    "null",
+    "1.0e+5",
+    "0.005",
+    "2024-01-01",
+    "v1.4.2",
+    "1,000",
+    "0.005%",
+    "1:60",
+]
 
 
 def _doc(spelling: str) -> str:
@@ -89,9 +105,8 @@ def test_unquoted_spelling_reported_quoted_not(all_readings, spelling):
     readings = all_readings
     found = yv.disagreements(readings[spelling], _doc(spelling))
     readers = set(readings[spelling])
-    if readers == set(IN_PROCESS) and SPELLINGS[spelling][0] == SPELLINGS[spelling][1]:
-        if spelling != "0755":
-            pytest.skip("nur gcloud liest anders – gcloud fehlt")
+    if readers == set(IN_PROCESS) and SPELLINGS[spelling][0] == SPELLINGS[spelling][1] and spelling != "0755":
+        pytest.skip("nur gcloud liest anders – gcloud fehlt")
     assert found, spelling
     assert {(d.line, d.column) for d in found} >= {(1, 7)}
     key = [d for d in found if d.key]
@@ -140,9 +155,15 @@ def test_in_process_ruamel11_approximates_gcloud(readings):
 
 # --------------------------------------------------------------------------- generated artifacts
 
+
 def _generated_yaml() -> dict[str, str]:
-    files = subprocess.run(["git", "ls-files", "cloudrun/*.yaml", "compose/*.yml", "compose/**/*.yml"],
-                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "cloudrun/*.yaml", "compose/*.yml", "compose/**/*.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return {f: (ROOT / f).read_text(encoding="utf-8") for f in files}
 
 
@@ -162,7 +183,7 @@ def test_generated_files_read_the_same_everywhere():
         for i, tags in enumerate(TAG_SETS):
             substituted = text
             for key, value in tags.items():
-                substituted = substituted.replace("${%s}" % key, value)
+                substituted = substituted.replace(f"${{{key}}}", value)
             variants[f"{name} (Tags {i})"] = substituted
     results = yv.compare_many(list(variants.values()))
     problems = {name: [str(d) for d in found] for name, found in zip(variants, results) if found}
@@ -182,6 +203,7 @@ def test_pyyaml_dump_of_odd_strings_is_caught():
 
 
 # --------------------------------------------------------------------------- matrix input check
+
 
 def test_matrix_has_no_version_dependent_spellings():
     text = (ROOT / "matrix" / "umgebungen.yaml").read_text(encoding="utf-8")

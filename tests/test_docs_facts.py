@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, SEED_MATRIX, mkdocs_build
 
 PAGES = (
@@ -29,6 +28,7 @@ JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
 # --- helpers -------------------------------------------------------------------
+
 
 def fact_literals(matrix) -> set[str]:
     """Distinctive fact values of the matrix, as they would be typed on a page."""
@@ -93,6 +93,7 @@ def stage_data(data: dict, stage_id: str) -> dict:
 
 # --- 1. changed facts reach the pages --------------------------------------------
 
+
 @pytest.mark.live
 def test_changed_matrix_facts_show_up_on_the_pages(repo_copy: Path, tmp_path: Path, seed) -> None:
     (repo_copy / "matrix" / "umgebungen.yaml").write_text(SEED_MATRIX.read_text(encoding="utf-8"), encoding="utf-8")
@@ -151,6 +152,7 @@ def test_changed_matrix_facts_show_up_on_the_pages(repo_copy: Path, tmp_path: Pa
 
 
 # --- 2. no fact typed into the Markdown sources -----------------------------------
+
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_source_types_no_fact(page: str, live) -> None:

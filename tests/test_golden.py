@@ -35,8 +35,9 @@ def rendered(klein):
 
 
 def test_every_artifact_has_golden_files(rendered):
-    assert set(rendered.owners.values()) == {a.TITLE for a in ARTIFACTS}, \
+    assert set(rendered.owners.values()) == {a.TITLE for a in ARTIFACTS}, (
         "jedes Artefakt erzeugt aus der kleinen Matrix mindestens eine Datei"
+    )
     assert _golden_files() == sorted(rendered), "make test-update schreibt tests/golden/ neu"
 
 

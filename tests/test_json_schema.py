@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jsonschema
 import yaml
-
 from conftest import MATRIX, ROOT
+
 from umgebungsmatrix.matrix import json_schema
 
 

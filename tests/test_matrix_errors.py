@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import DOCS, MATRIX, SEED_MATRIX, run_cli, snapshot
 
-from conftest import DOCS, MATRIX, SEED_MATRIX, code_copy, run_cli, snapshot  # noqa: F401 - fixture
 from umgebungsmatrix.facts import build
 from umgebungsmatrix.matrix import MatrixError, load_string
 
@@ -34,7 +34,8 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     """1-based line of the n-th line that equals (else contains) needle."""
     lines = text.splitlines()
     hits = [i + 1 for i, line in enumerate(lines) if line == needle] or [
-        i + 1 for i, line in enumerate(lines) if needle in line]
+        i + 1 for i, line in enumerate(lines) if needle in line
+    ]
     assert len(hits) >= occurrence, needle
     return hits[occurrence - 1]
 
@@ -57,121 +58,348 @@ def in_stage(text: str, stage_id: str, old: str, new: str) -> str:
 
 # (id, breaker, [(needle, occurrence, column, path, message)])
 CASES = [
-    ("unbekannter-schluessel",
-     lambda t: replace_once(t, "  postgres:\n    version: 16\n", "  postgres:\n    version: 16\n    farbe: blau\n"),
-     [("farbe: blau", 1, 5, "plattform.postgres.farbe", "unbekannter Schlüssel „farbe“")]),
-    ("doppelter-schluessel",
-     lambda t: replace_once(t, "    version: 16\n", "    version: 16\n    version: 17\n"),
-     [("version: 17", 1, 5, "plattform.postgres.version",
-       f"Schlüssel „version“ ist doppelt (zuerst in Zeile {line_of(ORIGINAL, '    version: 16')})")]),
-    ("falscher-typ",
-     lambda t: replace_once(t, "    port: 8000\n", "    port: achttausend\n"),
-     [("port: achttausend", 1, 11, "dienstarten.web.port", "erwartet eine Ganzzahl, gefunden „achttausend“")]),
-    ("zelle-fehlt",
-     lambda t: replace_once(t, "      kosten: Container pausieren, Datenbank-Volume löschen\n", ""),
-     [("    zellen:", 1, 5, "stages[0].zellen", "Zelle für Spalte „kosten“ fehlt")]),
-    ("zelle-ohne-spalte-mit-vorschlag",
-     lambda t: replace_once(t, "      kosten: Container pausieren", "      kostn: Container pausieren"),
-     [("kostn: Container", 1, 7, "stages[0].zellen.kostn",
-       "Zelle „kostn“ gehört zu keiner Spalte (meinten Sie „kosten“?)"),
-      ("    zellen:", 1, 5, "stages[0].zellen", "Zelle für Spalte „kosten“ fehlt")]),
-    ("min-groesser-max",
-     lambda t: replace_once(t, "      min: 0\n      max: 3\n", "      min: 5\n      max: 3\n"),
-     [("      min: 5", 1, 12, "stages[1].skalierung.min", "min (5) ist größer als max (3)")]),
-    ("dienst-min-ueber-stage-max",
-     lambda t: in_stage(t, "staging", "      web: {art: web}\n", "      web: {art: web, min: 5}\n"),
-     [("web: {art: web, min: 5}", 1, 28, "stages[1].dienste.web.min", "min 5 liegt über max 3 (skalierung.max 3)")]),
-    ("dienst-max-ueber-stage-max",
-     lambda t: in_stage(t, "staging", "      web: {art: web}\n", "      web: {art: web, max: 4}\n"),
-     [("web: {art: web, max: 4}", 1, 28, "stages[1].dienste.web.max",
-       "max 4 liegt über der Obergrenze der Stage (skalierung.max 3)")]),
-    ("beat-zweimal",
-     lambda t: in_stage(t, "prod", "beat: {art: beat, min: 1, max: 1}", "beat: {art: beat, min: 1, max: 2}"),
-     [("beat: {art: beat, min: 1, max: 2}", 1, 38, "stages[2].dienste.beat.max",
-       "ein Scheduler (Beat) läuft höchstens einmal: sonst plant er doppelt (max: 1)")]),
-    ("min-in-compose",
-     lambda t: in_stage(t, "dev", "      web: {art: web}\n", "      web: {art: web, min: 1}\n"),
-     [("web: {art: web, min: 1}", 1, 28, "stages[0].dienste.web.min",
-       "„min“ gibt es nur in Cloud-Run-Stages (Compose startet jeden Dienst einmal)")]),
-    ("sampling-ueber-100",
-     lambda t: replace_once(t, "sampling_prozent: 25", "sampling_prozent: 125"),
-     [("sampling_prozent: 125", 1, 25, "stages[1].langfuse.sampling_prozent", "darf höchstens 100 sein, ist „125“")]),
-    ("link-auf-fehlende-seite",
-     lambda t: replace_once(t, "{{ link('scaling', 'Scaling') }}", "{{ link('skalierung', 'Scaling') }}"),
-     [("link('skalierung'", 1, 17, "stages[1].zellen.einlesen",
-       "Link auf unbekannte Seite „skalierung“ (bekannt: compose, migrations, pipeline, scaling, schema, secrets)")]),
-    ("seite-existiert-nicht",
-     lambda t: replace_once(t, "  scaling: operations/scaling.md", "  scaling: operations/skalierung.md"),
-     [("scaling: operations/skalierung.md", 1, 12, "seiten.scaling",
-       "Seite „operations/skalierung.md“ existiert nicht in docs/")]),
-    ("unbekanntes-feld-in-vorlage",
-     lambda t: replace_once(t, "Batches {{ stage.einlesen.batch_groesse }}", "Batches {{ stage.einlesen.batchgroesse }}"),
-     [("stage.einlesen.batchgroesse", 1, 17, "stages[2].zellen.einlesen",
-       "Vorlage: 'umgebungsmatrix.matrix.model.Einlesen object' hat kein Feld 'batchgroesse'")]),
-    ("objekt-in-vorlage",
-     lambda t: replace_once(t, "Batches {{ stage.einlesen.batch_groesse }}", "Batches {{ stage.einlesen }}"),
-     [("Batches {{ stage.einlesen }}", 1, 17, "stages[2].zellen.einlesen",
-       "Vorlage gibt ein Objekt (Einlesen) aus statt eines Textes; gemeint ist wohl ein Feld davon")]),
-    ("unbekannte-queue-mit-vorschlag",
-     lambda t: replace_once(t, "queues: [einlesen, agenten]", "queues: [einlesen, agentn]"),
-     [("queues: [einlesen, agentn]", 1, 48, "stages[0].dienste.worker.queues[1]",
-       "unbekannte Queue „agentn“ (meinten Sie „agenten“?)"),
-      ("    dienste:", 1, 5, "stages[0].dienste", "kein Worker konsumiert die Queue „agenten“")]),
-    ("queues-platzhalter-ersetzt",
-     lambda t: replace_once(t, '--queues, "{queues}"', '--queues, "ingestion,agents"'),
-     [("    befehl: [celery, -A, &celery_app", 1, 5, "dienstarten.worker.befehl",
-       "ein Worker-Befehl nennt seine Queues genau einmal mit dem Platzhalter {queues} "
-       "(z. B. --queues, \"{queues}\")")]),
-    ("unbekannter-platzhalter",
-     lambda t: replace_once(t, '"{parallelitaet}"', '"{paralelitaet}"'),
-     [('"{paralelitaet}"', 1, 101, "dienstarten.worker.befehl[7]",
-       "unbekannter Platzhalter {paralelitaet} (meinten Sie „parallelitaet“?)")]),
-    ("unbekannte-dienstart",
-     lambda t: in_stage(t, "staging", "      litellm: {art: litellm}\n", "      litellm: {art: litelm}\n"),
-     [("litellm: {art: litelm}", 1, 22, "stages[1].dienste.litellm.art",
-       "unbekannte Dienstart „litelm“ (meinten Sie „litellm“?)")]),
-    ("postgres-in-der-cloud",
-     lambda t: in_stage(t, "staging", "      litellm: {art: litellm}\n",
-                        "      litellm: {art: litellm}\n      db: {art: postgres}\n"),
-     [("      db: {art: postgres}", 1, 17, "stages[1].dienste.db.art",
-       "Postgres ist in der Cloud ein verwalteter Dienst (Cloud SQL/Memorystore unter netz), kein Cloud-Run-Dienst")]),
-    ("queues-in-cloud-nicht-getrennt",
-     lambda t: replace_once(t, "      worker: {art: worker, queues: [einlesen]}\n      agenten-worker: {art: worker, queues: [agenten]}\n",
-                            "      worker: {art: worker, queues: [einlesen, agenten]}\n"),
-     [("queues: [einlesen, agenten]}", 2, 29, "stages[1].dienste.worker.queues",
-       "in der Cloud bleiben Ingestion- und Agenten-Queues getrennt: ein Worker pro Queue")]),
-    ("migration-automatisch-in-cloud",
-     lambda t: in_stage(t, "staging", "      automatisch: false\n", "      automatisch: true\n"),
-     [("      automatisch: true", 2, 20, "stages[1].migrationen.automatisch",
-       "automatische Migrationen laufen nur lokal (Compose), nie in der Cloud")]),
-    ("zwei-compose-stages",
-     lambda t: in_stage(t, "staging", "    laufzeit: cloudrun\n", "    laufzeit: compose\n"),
-     [("  - id: staging", 1, 5, "stages[1]", "genau eine Stage mit laufzeit compose erwartet, gefunden 2")]),
-    ("produktion-mit-public-ip",
-     lambda t: in_stage(t, "prod", "      cloudsql_ip: private\n", "      cloudsql_ip: public\n"),
-     [("      cloudsql_ip: public", 2, 20, "stages[2].netz.cloudsql_ip",
-       "in Produktion nur Cloud SQL über die Private IP")]),
-    ("produktion-ohne-pitr",
-     lambda t: in_stage(t, "prod", "      pitr: true\n", "      pitr: false\n"),
-     [("      pitr: false", 3, 13, "stages[2].datenbank.pitr",
-       "in Produktion ist Point-in-Time-Recovery Pflicht (pitr: true)")]),
-    ("produktion-web-ohne-min",
-     lambda t: in_stage(t, "prod", "      web: {art: web, min: 2}\n", "      web: {art: web}\n"),
-     [("      web: {art: web}", 3, 7, "stages[2].dienste.web",
-       "in Produktion braucht Web Min-Instances > 0 (min: 1 oder mehr)")]),
-    ("pflichtfeld-fehlt",
-     lambda t: replace_once(t, "      batch_groesse: 512\n", ""),
-     [("    einlesen:", 4, 5, "stages[2].einlesen.batch_groesse", "Pflichtfeld „batch_groesse“ fehlt")]),
-    ("unbekannte-secret-quelle",
-     lambda t: replace_once(t, "      quelle: ci_variablen\n", "      quelle: vault\n"),
-     [("      quelle: vault", 1, 15, "stages[1].secrets.quelle",
-       "„quelle“ ist „vault“; erlaubt sind 'env_datei', 'ci_variablen', 'secret_manager'")]),
-    ("yaml-tabulator",
-     lambda t: replace_once(t, "    version: 16\n", "\tversion: 16\n"),
-     [("\tversion: 16", 1, 1, "(Wurzel)", "YAML-Syntaxfehler: Tabulator gefunden; YAML erlaubt nur Leerzeichen zum Einrücken")]),
-    ("unsicheres-tag",
-     lambda t: replace_once(t, "  name: RAG- und Agenten-Plattform", "  name: !!python/object/apply:os.system [echo pwned]"),
-     [("!!python/object", 1, 9, "plattform.name", "unzulässiges YAML-Tag „tag:yaml.org,2002:python/object/apply:os.system“")]),
+    (
+        "unbekannter-schluessel",
+        lambda t: replace_once(t, "  postgres:\n    version: 16\n", "  postgres:\n    version: 16\n    farbe: blau\n"),
+        [("farbe: blau", 1, 5, "plattform.postgres.farbe", "unbekannter Schlüssel „farbe“")],
+    ),
+    (
+        "doppelter-schluessel",
+        lambda t: replace_once(t, "    version: 16\n", "    version: 16\n    version: 17\n"),
+        [
+            (
+                "version: 17",
+                1,
+                5,
+                "plattform.postgres.version",
+                f"Schlüssel „version“ ist doppelt (zuerst in Zeile {line_of(ORIGINAL, '    version: 16')})",
+            )
+        ],
+    ),
+    (
+        "falscher-typ",
+        lambda t: replace_once(t, "    port: 8000\n", "    port: achttausend\n"),
+        [("port: achttausend", 1, 11, "dienstarten.web.port", "erwartet eine Ganzzahl, gefunden „achttausend“")],
+    ),
+    (
+        "zelle-fehlt",
+        lambda t: replace_once(t, "      kosten: Container pausieren, Datenbank-Volume löschen\n", ""),
+        [("    zellen:", 1, 5, "stages[0].zellen", "Zelle für Spalte „kosten“ fehlt")],
+    ),
+    (
+        "zelle-ohne-spalte-mit-vorschlag",
+        lambda t: replace_once(t, "      kosten: Container pausieren", "      kostn: Container pausieren"),
+        [
+            (
+                "kostn: Container",
+                1,
+                7,
+                "stages[0].zellen.kostn",
+                "Zelle „kostn“ gehört zu keiner Spalte (meinten Sie „kosten“?)",
+            ),
+            ("    zellen:", 1, 5, "stages[0].zellen", "Zelle für Spalte „kosten“ fehlt"),
+        ],
+    ),
+    (
+        "min-groesser-max",
+        lambda t: replace_once(t, "      min: 0\n      max: 3\n", "      min: 5\n      max: 3\n"),
+        [("      min: 5", 1, 12, "stages[1].skalierung.min", "min (5) ist größer als max (3)")],
+    ),
+    (
+        "dienst-min-ueber-stage-max",
+        lambda t: in_stage(t, "staging", "      web: {art: web}\n", "      web: {art: web, min: 5}\n"),
+        [("web: {art: web, min: 5}", 1, 28, "stages[1].dienste.web.min", "min 5 liegt über max 3 (skalierung.max 3)")],
+    ),
+    (
+        "dienst-max-ueber-stage-max",
+        lambda t: in_stage(t, "staging", "      web: {art: web}\n", "      web: {art: web, max: 4}\n"),
+        [
+            (
+                "web: {art: web, max: 4}",
+                1,
+                28,
+                "stages[1].dienste.web.max",
+                "max 4 liegt über der Obergrenze der Stage (skalierung.max 3)",
+            )
+        ],
+    ),
+    (
+        "beat-zweimal",
+        lambda t: in_stage(t, "prod", "beat: {art: beat, min: 1, max: 1}", "beat: {art: beat, min: 1, max: 2}"),
+        [
+            (
+                "beat: {art: beat, min: 1, max: 2}",
+                1,
+                38,
+                "stages[2].dienste.beat.max",
+                "ein Scheduler (Beat) läuft höchstens einmal: sonst plant er doppelt (max: 1)",
+            )
+        ],
+    ),
+    (
+        "min-in-compose",
+        lambda t: in_stage(t, "dev", "      web: {art: web}\n", "      web: {art: web, min: 1}\n"),
+        [
+            (
+                "web: {art: web, min: 1}",
+                1,
+                28,
+                "stages[0].dienste.web.min",
+                "„min“ gibt es nur in Cloud-Run-Stages (Compose startet jeden Dienst einmal)",
+            )
+        ],
+    ),
+    (
+        "sampling-ueber-100",
+        lambda t: replace_once(t, "sampling_prozent: 25", "sampling_prozent: 125"),
+        [("sampling_prozent: 125", 1, 25, "stages[1].langfuse.sampling_prozent", "darf höchstens 100 sein, ist „125“")],
+    ),
+    (
+        "link-auf-fehlende-seite",
+        lambda t: replace_once(t, "{{ link('scaling', 'Scaling') }}", "{{ link('skalierung', 'Scaling') }}"),
+        [
+            (
+                "link('skalierung'",
+                1,
+                17,
+                "stages[1].zellen.einlesen",
+                "Link auf unbekannte Seite „skalierung“ (bekannt: compose, migrations, pipeline, scaling, schema, secrets)",
+            )
+        ],
+    ),
+    (
+        "seite-existiert-nicht",
+        lambda t: replace_once(t, "  scaling: operations/scaling.md", "  scaling: operations/skalierung.md"),
+        [
+            (
+                "scaling: operations/skalierung.md",
+                1,
+                12,
+                "seiten.scaling",
+                "Seite „operations/skalierung.md“ existiert nicht in docs/",
+            )
+        ],
+    ),
+    (
+        "unbekanntes-feld-in-vorlage",
+        lambda t: replace_once(
+            t, "Batches {{ stage.einlesen.batch_groesse }}", "Batches {{ stage.einlesen.batchgroesse }}"
+        ),
+        [
+            (
+                "stage.einlesen.batchgroesse",
+                1,
+                17,
+                "stages[2].zellen.einlesen",
+                "Vorlage: 'umgebungsmatrix.matrix.model.Einlesen object' hat kein Feld 'batchgroesse'",
+            )
+        ],
+    ),
+    (
+        "objekt-in-vorlage",
+        lambda t: replace_once(t, "Batches {{ stage.einlesen.batch_groesse }}", "Batches {{ stage.einlesen }}"),
+        [
+            (
+                "Batches {{ stage.einlesen }}",
+                1,
+                17,
+                "stages[2].zellen.einlesen",
+                "Vorlage gibt ein Objekt (Einlesen) aus statt eines Textes; gemeint ist wohl ein Feld davon",
+            )
+        ],
+    ),
+    (
+        "unbekannte-queue-mit-vorschlag",
+        lambda t: replace_once(t, "queues: [einlesen, agenten]", "queues: [einlesen, agentn]"),
+        [
+            (
+                "queues: [einlesen, agentn]",
+                1,
+                48,
+                "stages[0].dienste.worker.queues[1]",
+                "unbekannte Queue „agentn“ (meinten Sie „agenten“?)",
+            ),
+            ("    dienste:", 1, 5, "stages[0].dienste", "kein Worker konsumiert die Queue „agenten“"),
+        ],
+    ),
+    (
+        "queues-platzhalter-ersetzt",
+        lambda t: replace_once(t, '--queues, "{queues}"', '--queues, "ingestion,agents"'),
+        [
+            (
+                "    befehl: [celery, -A, &celery_app",
+                1,
+                5,
+                "dienstarten.worker.befehl",
+                "ein Worker-Befehl nennt seine Queues genau einmal mit dem Platzhalter {queues} "
+                '(z. B. --queues, "{queues}")',
+            )
+        ],
+    ),
+    (
+        "unbekannter-platzhalter",
+        lambda t: replace_once(t, '"{parallelitaet}"', '"{paralelitaet}"'),
+        [
+            (
+                '"{paralelitaet}"',
+                1,
+                101,
+                "dienstarten.worker.befehl[7]",
+                "unbekannter Platzhalter {paralelitaet} (meinten Sie „parallelitaet“?)",
+            )
+        ],
+    ),
+    (
+        "unbekannte-dienstart",
+        lambda t: in_stage(t, "staging", "      litellm: {art: litellm}\n", "      litellm: {art: litelm}\n"),
+        [
+            (
+                "litellm: {art: litelm}",
+                1,
+                22,
+                "stages[1].dienste.litellm.art",
+                "unbekannte Dienstart „litelm“ (meinten Sie „litellm“?)",
+            )
+        ],
+    ),
+    (
+        "postgres-in-der-cloud",
+        lambda t: in_stage(
+            t,
+            "staging",
+            "      litellm: {art: litellm}\n",
+            "      litellm: {art: litellm}\n      db: {art: postgres}\n",
+        ),
+        [
+            (
+                "      db: {art: postgres}",
+                1,
+                17,
+                "stages[1].dienste.db.art",
+                "Postgres ist in der Cloud ein verwalteter Dienst (Cloud SQL/Memorystore unter netz), kein Cloud-Run-Dienst",
+            )
+        ],
+    ),
+    (
+        "queues-in-cloud-nicht-getrennt",
+        lambda t: replace_once(
+            t,
+            "      worker: {art: worker, queues: [einlesen]}\n      agenten-worker: {art: worker, queues: [agenten]}\n",
+            "      worker: {art: worker, queues: [einlesen, agenten]}\n",
+        ),
+        [
+            (
+                "queues: [einlesen, agenten]}",
+                2,
+                29,
+                "stages[1].dienste.worker.queues",
+                "in der Cloud bleiben Ingestion- und Agenten-Queues getrennt: ein Worker pro Queue",
+            )
+        ],
+    ),
+    (
+        "migration-automatisch-in-cloud",
+        lambda t: in_stage(t, "staging", "      automatisch: false\n", "      automatisch: true\n"),
+        [
+            (
+                "      automatisch: true",
+                2,
+                20,
+                "stages[1].migrationen.automatisch",
+                "automatische Migrationen laufen nur lokal (Compose), nie in der Cloud",
+            )
+        ],
+    ),
+    (
+        "zwei-compose-stages",
+        lambda t: in_stage(t, "staging", "    laufzeit: cloudrun\n", "    laufzeit: compose\n"),
+        [("  - id: staging", 1, 5, "stages[1]", "genau eine Stage mit laufzeit compose erwartet, gefunden 2")],
+    ),
+    (
+        "produktion-mit-public-ip",
+        lambda t: in_stage(t, "prod", "      cloudsql_ip: private\n", "      cloudsql_ip: public\n"),
+        [
+            (
+                "      cloudsql_ip: public",
+                2,
+                20,
+                "stages[2].netz.cloudsql_ip",
+                "in Produktion nur Cloud SQL über die Private IP",
+            )
+        ],
+    ),
+    (
+        "produktion-ohne-pitr",
+        lambda t: in_stage(t, "prod", "      pitr: true\n", "      pitr: false\n"),
+        [
+            (
+                "      pitr: false",
+                3,
+                13,
+                "stages[2].datenbank.pitr",
+                "in Produktion ist Point-in-Time-Recovery Pflicht (pitr: true)",
+            )
+        ],
+    ),
+    (
+        "produktion-web-ohne-min",
+        lambda t: in_stage(t, "prod", "      web: {art: web, min: 2}\n", "      web: {art: web}\n"),
+        [
+            (
+                "      web: {art: web}",
+                3,
+                7,
+                "stages[2].dienste.web",
+                "in Produktion braucht Web Min-Instances > 0 (min: 1 oder mehr)",
+            )
+        ],
+    ),
+    (
+        "pflichtfeld-fehlt",
+        lambda t: replace_once(t, "      batch_groesse: 512\n", ""),
+        [("    einlesen:", 4, 5, "stages[2].einlesen.batch_groesse", "Pflichtfeld „batch_groesse“ fehlt")],
+    ),
+    (
+        "unbekannte-secret-quelle",
+        lambda t: replace_once(t, "      quelle: ci_variablen\n", "      quelle: vault\n"),
+        [
+            (
+                "      quelle: vault",
+                1,
+                15,
+                "stages[1].secrets.quelle",
+                "„quelle“ ist „vault“; erlaubt sind 'env_datei', 'ci_variablen', 'secret_manager'",
+            )
+        ],
+    ),
+    (
+        "yaml-tabulator",
+        lambda t: replace_once(t, "    version: 16\n", "\tversion: 16\n"),
+        [
+            (
+                "\tversion: 16",
+                1,
+                1,
+                "(Wurzel)",
+                "YAML-Syntaxfehler: Tabulator gefunden; YAML erlaubt nur Leerzeichen zum Einrücken",
+            )
+        ],
+    ),
+    (
+        "unsicheres-tag",
+        lambda t: replace_once(
+            t, "  name: RAG- und Agenten-Plattform", "  name: !!python/object/apply:os.system [echo pwned]"
+        ),
+        [
+            (
+                "!!python/object",
+                1,
+                9,
+                "plattform.name",
+                "unzulässiges YAML-Tag „tag:yaml.org,2002:python/object/apply:os.system“",
+            )
+        ],
+    ),
 ]
 
 
@@ -215,6 +443,7 @@ def test_alias_bomb_fails_fast():
 
 # --- the CLI: exit code 2, no traceback, nothing written ------------------------------------------
 
+
 def test_validate_and_generate_on_broken_matrix_exit_2_and_write_nothing(code_copy: Path):
     broken = replace_once(MATRIX.read_text(encoding="utf-8"), "    port: 8000\n", "    port: -1\n")
     (code_copy / REL).write_text(broken, encoding="utf-8")
@@ -235,15 +464,38 @@ def test_missing_file_is_exit_2(code_copy: Path):
 
 # --- YAML 1.1-only spellings: a 1.1 reader (PyYAML) and a 1.2 reader (gcloud, Compose v2) disagree ----
 
-@pytest.mark.parametrize("old,new,shown,path", [
-    ("    port: 8000\n", "    port: 22:22\n", "„22:22“ ist mehrdeutig: YAML 1.1 liest Zahl 1342, YAML 1.2 liest Text '22:22'",
-     "dienstarten.web.port"),
-    ("      pitr: true\n", "      pitr: yes\n", "„yes“ ist mehrdeutig: YAML 1.1 liest Wahrheitswert True", "stages[0].datenbank.pitr"),
-    ("      pitr: true\n", "      pitr: off\n", "„off“ ist mehrdeutig", "stages[0].datenbank.pitr"),
-    ("    version: 16\n", "    version: 016\n", "„016“ ist mehrdeutig: YAML 1.1 liest Zahl 14, YAML 1.2 liest Zahl 16",
-     "plattform.postgres.version"),
-    ("sampling_prozent: 25", "sampling_prozent: 2.5e1", "„2.5e1“ ist mehrdeutig", "stages[1].langfuse.sampling_prozent"),
-], ids=["sexagesimal", "yes", "off", "oktal", "exponent"])
+
+@pytest.mark.parametrize(
+    "old,new,shown,path",
+    [
+        (
+            "    port: 8000\n",
+            "    port: 22:22\n",
+            "„22:22“ ist mehrdeutig: YAML 1.1 liest Zahl 1342, YAML 1.2 liest Text '22:22'",
+            "dienstarten.web.port",
+        ),
+        (
+            "      pitr: true\n",
+            "      pitr: yes\n",
+            "„yes“ ist mehrdeutig: YAML 1.1 liest Wahrheitswert True",
+            "stages[0].datenbank.pitr",
+        ),
+        ("      pitr: true\n", "      pitr: off\n", "„off“ ist mehrdeutig", "stages[0].datenbank.pitr"),
+        (
+            "    version: 16\n",
+            "    version: 016\n",
+            "„016“ ist mehrdeutig: YAML 1.1 liest Zahl 14, YAML 1.2 liest Zahl 16",
+            "plattform.postgres.version",
+        ),
+        (
+            "sampling_prozent: 25",
+            "sampling_prozent: 2.5e1",
+            "„2.5e1“ ist mehrdeutig",
+            "stages[1].langfuse.sampling_prozent",
+        ),
+    ],
+    ids=["sexagesimal", "yes", "off", "oktal", "exponent"],
+)
 def test_yaml_11_only_spellings_are_refused_with_a_hint(old, new, shown, path):
     broken = replace_once(ORIGINAL.replace("      pitr: false\n", "      pitr: true\n", 1), old, new)
     lines = errors(broken)

@@ -13,14 +13,20 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_cli, snapshot
 
 from checks.schema_sql import (
-    OPCLASS, RULES, SchemaSyntaxError, check_schema, load_schema, parse_schema, schema_file,
+    OPCLASS,
+    RULES,
+    SchemaSyntaxError,
+    check_schema,
+    load_schema,
+    parse_schema,
+    schema_file,
 )
 from checks.schema_sql.statements import classify, split, unknown_words
 from checks.schema_sql.tenancy import tenant_filter
 from umgebungsmatrix.matrix.model import Rag
-from conftest import ROOT, run_cli, snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "schema"
 ISSUE = FIXTURES / "issue11"
@@ -28,10 +34,17 @@ CORPUS = FIXTURES / "korpus"
 
 # Facts of the fixtures: small on purpose and independent of the real matrix.
 FACTS = Rag(
-    db_schema="rag", extension="vector", pgvector_version="0.8", embedding_dimension=3, distanz="cosine",
-    index_methoden=["hnsw", "ivfflat"], index_max_dimension={"hnsw": 2000, "ivfflat": 2000},
-    retriever_tabellen=["chunks"], agenten_tabellen=["agent_runs"],
-    tenant_spalte="tenant_id", tenant_einstellung="app.tenant_id",
+    db_schema="rag",
+    extension="vector",
+    pgvector_version="0.8",
+    embedding_dimension=3,
+    distanz="cosine",
+    index_methoden=["hnsw", "ivfflat"],
+    index_max_dimension={"hnsw": 2000, "ivfflat": 2000},
+    retriever_tabellen=["chunks"],
+    agenten_tabellen=["agent_runs"],
+    tenant_spalte="tenant_id",
+    tenant_einstellung="app.tenant_id",
 )
 RULE_NAMES = {r.name for r in RULES}
 
@@ -105,6 +118,7 @@ def with_facts(**changes) -> Rag:
 
 # --- fixtures: every rule passes on good SQL and fails on broken SQL ---------------
 
+
 def test_every_rule_has_a_good_and_a_broken_fixture():
     assert {rule for _f, rule, _l in BROKEN} == RULE_NAMES
     for rule in RULE_NAMES | {"syntax"}:
@@ -170,26 +184,37 @@ def test_statement_lines_survive_comments_strings_and_dollar_quotes():
 
 # --- the statement splitter reads what psql reads ------------------------------------
 
+
 def test_split_handles_bom_copy_data_meta_commands_and_function_bodies():
-    text = ("\ufeffCREATE TABLE a (x int);\n"
-            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
-            "COPY a (x) FROM stdin;\n1\n'2;\n$$\n\\.\n"
-            "\\restrict abc\n"
-            "CREATE RULE r AS ON INSERT TO a DO ALSO (SELECT 1; SELECT 2);\n"
-            "SELECT E'a\\'b;'; SELECT $x$ ; $x$; /* a /* b */ ; */ SELECT 2;\n;\n")
+    text = (
+        "\ufeffCREATE TABLE a (x int);\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+        "COPY a (x) FROM stdin;\n1\n'2;\n$$\n\\.\n"
+        "\\restrict abc\n"
+        "CREATE RULE r AS ON INSERT TO a DO ALSO (SELECT 1; SELECT 2);\n"
+        "SELECT E'a\\'b;'; SELECT $x$ ; $x$; /* a /* b */ ; */ SELECT 2;\n;\n"
+    )
     parts = split(text)
     assert parts.bom
     assert [(p.line, p.kind) for p in parts.pieces] == [
-        (1, "CREATE TABLE"), (2, "CREATE FUNCTION"), (3, "COPY"), (8, "psql \\restrict"), (9, "CREATE RULE"),
-        (10, "SELECT"), (10, "SELECT"), (10, "SELECT")]
+        (1, "CREATE TABLE"),
+        (2, "CREATE FUNCTION"),
+        (3, "COPY"),
+        (8, "psql \\restrict"),
+        (9, "CREATE RULE"),
+        (10, "SELECT"),
+        (10, "SELECT"),
+        (10, "SELECT"),
+    ]
     copy = parts.pieces[2]
     assert (copy.data_rows, copy.end_line) == (3, 7)
-    assert parts.pieces[3].meta and text[parts.pieces[1].start:parts.pieces[1].end].endswith("END")
+    assert parts.pieces[3].meta and text[parts.pieces[1].start : parts.pieces[1].end].endswith("END")
 
 
-@pytest.mark.parametrize(("text", "line", "column"), [
-    ("SELECT 1;\nSELECT 'x;\n", 2, 8), ("SELECT $a$ x;\n", 1, 8), ("/* /* */ SELECT 1;", 1, 1),
-    ('SELECT "x;', 1, 8)])
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("SELECT 1;\nSELECT 'x;\n", 2, 8), ("SELECT $a$ x;\n", 1, 8), ("/* /* */ SELECT 1;", 1, 1), ('SELECT "x;', 1, 8)],
+)
 def test_split_names_what_never_closes(text, line, column):
     with pytest.raises(SchemaSyntaxError) as caught:
         split(text, "x.sql")
@@ -209,27 +234,41 @@ def test_classify_and_misspelled_commands():
 
 # --- tenant filters: read the way row level security combines policies -------------------
 
-@pytest.mark.parametrize(("expression", "status"), [
-    ("tenant_id = current_setting('app.tenant_id', true)::uuid", "ok"),
-    ("(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)", "ok"),
-    ("tenant_id = current_setting('app.tenant_id')::uuid AND deleted_at IS NULL", "ok"),
-    ("tenant_id = (SELECT rag.current_tenant())", "ok"),
-    ("EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id "
-     "AND d.tenant_id = current_setting('app.tenant_id')::uuid)", "ok"),
-    ("document_id IN (SELECT id FROM rag.documents WHERE tenant_id = current_setting('app.tenant_id')::uuid)", "ok"),
-    ("EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id OR "
-     "d.tenant_id = current_setting('app.tenant_id')::uuid)", "or"),
-    ("true", "missing"),
-    ("shared", "missing"),
-    ("shared OR tenant_id = current_setting('app.tenant_id')::uuid", "or"),
-    ("tenant_id = current_setting('app.tenantid')::uuid", "missing"),
-])
+
+@pytest.mark.parametrize(
+    ("expression", "status"),
+    [
+        ("tenant_id = current_setting('app.tenant_id', true)::uuid", "ok"),
+        ("(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)", "ok"),
+        ("tenant_id = current_setting('app.tenant_id')::uuid AND deleted_at IS NULL", "ok"),
+        ("tenant_id = (SELECT rag.current_tenant())", "ok"),
+        (
+            "EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id "
+            "AND d.tenant_id = current_setting('app.tenant_id')::uuid)",
+            "ok",
+        ),
+        (
+            "document_id IN (SELECT id FROM rag.documents WHERE tenant_id = current_setting('app.tenant_id')::uuid)",
+            "ok",
+        ),
+        (
+            "EXISTS (SELECT 1 FROM rag.documents d WHERE d.id = document_id OR "
+            "d.tenant_id = current_setting('app.tenant_id')::uuid)",
+            "or",
+        ),
+        ("true", "missing"),
+        ("shared", "missing"),
+        ("shared OR tenant_id = current_setting('app.tenant_id')::uuid", "or"),
+        ("tenant_id = current_setting('app.tenantid')::uuid", "missing"),
+    ],
+)
 def test_tenant_filter(expression, status):
     functions = {"current_tenant": "select current_setting('app.tenant_id')::uuid"}
     assert tenant_filter(expression, "tenant_id", "app.tenant_id", functions).status == status
 
 
 # --- the matrix decides: the same SQL passes or fails with other facts -------------
+
 
 def test_distance_of_the_matrix_picks_the_operator_class():
     found = findings("gueltig.sql", with_facts(distanz="l2"))
@@ -254,8 +293,12 @@ def test_tenant_setting_of_the_matrix_is_enforced_with_a_suggestion():
 
 
 def test_misspelled_table_and_column_names_get_a_suggestion():
-    text = (FIXTURES / "gueltig.sql").read_text().replace("rag.chunks", "rag.chunk").replace(
-        "tenant_id  uuid", "tenantid   uuid")
+    text = (
+        (FIXTURES / "gueltig.sql")
+        .read_text()
+        .replace("rag.chunks", "rag.chunk")
+        .replace("tenant_id  uuid", "tenantid   uuid")
+    )
     found = check_schema(parse_schema(text, "x.sql"), FACTS)
     messages = " ".join(f.message for f in found)
     assert "meinten Sie „chunks“" in messages
@@ -266,14 +309,17 @@ def test_pgvector_limits_depend_on_the_type():
     half = base.replace("vector(3)", "halfvec(3000)").replace("vector_cosine_ops", "halfvec_cosine_ops")
     assert lines(check_schema(parse_schema(half, "x.sql"), with_facts(embedding_dimension=3000)), "vektor-index") == []
     vector = base.replace("vector(3)", "vector(3000)")
-    assert lines(check_schema(parse_schema(vector, "x.sql"), with_facts(embedding_dimension=3000)),
-                 "vektor-index") == [9, 11]
+    assert lines(check_schema(parse_schema(vector, "x.sql"), with_facts(embedding_dimension=3000)), "vektor-index") == [
+        9,
+        11,
+    ]
     bits = base.replace("vector(3)", "bit(3)").replace("vector_cosine_ops", "bit_hamming_ops")
     found = check_schema(parse_schema(bits, "x.sql"), FACTS)
     assert lines(found, "vektor-index") == [9, 11] and "Hamming" in found[-1].message + found[-2].message
 
 
 # --- the real schema ---------------------------------------------------------------
+
 
 def test_real_schema_passes_against_the_matrix(matrix):
     schema = load_schema()
@@ -314,6 +360,7 @@ def test_parse_schema_accepts_text_and_names_the_path():
 
 # --- CLI and make check (static only: --ohne-postgres) ------------------------------------
 
+
 def test_cli_schema_check_exit_1_with_rule_and_line():
     result = run_cli(ROOT, "schema-check", "--ohne-postgres", str(FIXTURES / "idempotent_fehler.sql"))
     assert result.returncode == 1
@@ -347,7 +394,7 @@ def test_make_check_reports_a_broken_schema_and_writes_nothing(repo_copy, matrix
     sql = repo_copy / "docs" / "rag" / "schema.sql"
     dimension = matrix.plattform.rag.embedding_dimension
     text = sql.read_text(encoding="utf-8")
-    line = text[:text.index(f"vector({dimension})")].count("\n") + 1
+    line = text[: text.index(f"vector({dimension})")].count("\n") + 1
     sql.write_text(text.replace(f"vector({dimension})", f"vector({dimension + 1})"), encoding="utf-8")
     before = snapshot(repo_copy)
     result = run_cli(repo_copy, "check")
@@ -372,5 +419,7 @@ def test_make_check_reports_a_misspelled_command(repo_copy):
     sql.write_text(text + "\nCRATE INDEX IF NOT EXISTS x ON rag.chunks (id);\n", encoding="utf-8")
     result = run_cli(repo_copy, "check")
     assert result.returncode == 1
-    assert f"docs/rag/schema.sql:{line}: [unbekannte-anweisung] „CRATE“ ist kein Befehl von PostgreSQL 16 " \
-           "(meinten Sie CREATE?)" in result.stdout
+    assert (
+        f"docs/rag/schema.sql:{line}: [unbekannte-anweisung] „CRATE“ ist kein Befehl von PostgreSQL 16 "
+        "(meinten Sie CREATE?)" in result.stdout
+    )

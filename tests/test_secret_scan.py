@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import DOCS, SEED_MATRIX, facts_of, mkdocs_build, run_cli
 
 import checks.secret_scan as scan
-from conftest import DOCS, SEED_MATRIX, facts_of, mkdocs_build, run_cli
 from umgebungsmatrix.artifacts import render_all
 from umgebungsmatrix.matrix import MatrixError
 from umgebungsmatrix.secretshapes import find
@@ -22,9 +22,15 @@ LEAKS = {
     "url": "DATABASE_URL=postgresql://plattform:Xk29!vQp7mZ@postgres:5432/plattform",
     "entropie": "Wert: Zx8QpL2mN7vR4tY9wE3uI6oP1aS5dF0gHj",
 }
-HARMLESS = ["sk-<zufällig>", "postgresql://plattform:<passwort>@postgres:5432/plattform", "redis://redis:6379/0",
-            "3f2a9c41d0b7e8f6a5c4b3a29180f7e6d5c4b3a2", "europe-west3-docker.pkg.dev/rag-plattform/container/web",
-            "${DATABASE_URL}", "--set-env-vars \"$ENV_VARS\""]
+HARMLESS = [
+    "sk-<zufällig>",
+    "postgresql://plattform:<passwort>@postgres:5432/plattform",
+    "redis://redis:6379/0",
+    "3f2a9c41d0b7e8f6a5c4b3a29180f7e6d5c4b3a2",
+    "europe-west3-docker.pkg.dev/rag-plattform/container/web",
+    "${DATABASE_URL}",
+    '--set-env-vars "$ENV_VARS"',
+]
 
 
 @pytest.mark.parametrize("name", LEAKS)
@@ -53,8 +59,9 @@ def test_a_key_in_a_hand_written_page_fails_make_check_without_env(live, tmp_pat
 @pytest.mark.live
 def test_a_key_in_a_page_is_found_in_the_built_site(code_copy: Path, tmp_path: Path):
     (code_copy / "docs" / "runbooks" / "migrations.md").write_text(
-        (code_copy / "docs" / "runbooks" / "migrations.md").read_text(encoding="utf-8")
-        + f"\n\n{LEAKS['github']}\n", encoding="utf-8")
+        (code_copy / "docs" / "runbooks" / "migrations.md").read_text(encoding="utf-8") + f"\n\n{LEAKS['github']}\n",
+        encoding="utf-8",
+    )
     site = tmp_path / "site"
     assert mkdocs_build(code_copy, site).returncode == 0
     done = run_cli(code_copy, "secret-scan", str(site))
@@ -64,8 +71,9 @@ def test_a_key_in_a_page_is_found_in_the_built_site(code_copy: Path, tmp_path: P
 
 
 def test_a_real_looking_beispiel_is_refused():
-    text = SEED_MATRIX.read_text(encoding="utf-8").replace('beispiel: "sk-<zufällig>"',
-                                                           'beispiel: "sk-proj-4fJ8kL2mN9pQ3rS7tU1vW5xY0zA6bC"')
+    text = SEED_MATRIX.read_text(encoding="utf-8").replace(
+        'beispiel: "sk-<zufällig>"', 'beispiel: "sk-proj-4fJ8kL2mN9pQ3rS7tU1vW5xY0zA6bC"'
+    )
     with pytest.raises(MatrixError) as caught:
         facts_of(text, DOCS)
     assert "variablen.LITELLM_MASTER_KEY.beispiel: „beispiel“ sieht wie ein echtes Geheimnis aus" in str(caught.value)

@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import env_for, mkdocs_build
 
 pytestmark = pytest.mark.live
@@ -20,15 +19,22 @@ pytestmark = pytest.mark.live
 def add_page(repo: Path, rel: str, text: str) -> None:
     (repo / "docs" / rel).write_text(text, encoding="utf-8")
     config = repo / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "      - Pipeline: cicd/pipeline.md\n", f"      - Pipeline: cicd/pipeline.md\n      - Test: {rel}\n"),
-        encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "      - Pipeline: cicd/pipeline.md\n", f"      - Pipeline: cicd/pipeline.md\n      - Test: {rel}\n"
+        ),
+        encoding="utf-8",
+    )
 
 
-@pytest.mark.parametrize("body,needle", [
-    ("Siehe [Seite](gibt-es-nicht.md).", "gibt-es-nicht.md"),
-    ("Siehe [Abschnitt](pipeline.md#gibt-es-nicht).", "gibt-es-nicht"),
-], ids=["link", "anker"])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ("Siehe [Seite](gibt-es-nicht.md).", "gibt-es-nicht.md"),
+        ("Siehe [Abschnitt](pipeline.md#gibt-es-nicht).", "gibt-es-nicht"),
+    ],
+    ids=["link", "anker"],
+)
 def test_strict_build_fails_on_a_broken_link_or_anchor(code_copy: Path, tmp_path: Path, body, needle):
     add_page(code_copy, "cicd/kaputt.md", f"# Kaputt\n\n{body}\n")
     done = mkdocs_build(code_copy, tmp_path / "site")
@@ -44,8 +50,12 @@ def test_make_build_and_test_do_not_silence_strict_mode():
 
 
 def test_code_blocks_stay_literal_unless_asked(code_copy: Path, tmp_path: Path):
-    add_page(code_copy, "cicd/gh.md", "# GH\n\n```yaml\nrun: echo ${{ github.sha }} ${{ matrix.stage }} "
-             "{{.State.Status}}\n```\n\n<!-- jinja -->\n```text\n{{ plattform.name }}\n```\n")
+    add_page(
+        code_copy,
+        "cicd/gh.md",
+        "# GH\n\n```yaml\nrun: echo ${{ github.sha }} ${{ matrix.stage }} "
+        "{{.State.Status}}\n```\n\n<!-- jinja -->\n```text\n{{ plattform.name }}\n```\n",
+    )
     done = mkdocs_build(code_copy, tmp_path / "site")
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "site" / "cicd" / "gh" / "index.html").read_text(encoding="utf-8")
@@ -56,12 +66,16 @@ def test_code_blocks_stay_literal_unless_asked(code_copy: Path, tmp_path: Path):
     assert load().platform.name in html, "der ausdrücklich markierte Block wird gerendert"
 
 
-@pytest.mark.parametrize("line,expected", [
-    ("Wert: {{ unbekannt.feld }}", "'unbekannt' ist nicht definiert"),
-    ("Wert: {{ stages }}", "gibt dict"),
-    ("Wert: {{ matrix }}", "gibt Matrix"),
-    ("{% for x in %}", "Vorlagen-Syntaxfehler"),
-], ids=["undefiniert", "objekt", "modell", "syntax"])
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("Wert: {{ unbekannt.feld }}", "'unbekannt' ist nicht definiert"),
+        ("Wert: {{ stages }}", "gibt dict"),
+        ("Wert: {{ matrix }}", "gibt Matrix"),
+        ("{% for x in %}", "Vorlagen-Syntaxfehler"),
+    ],
+    ids=["undefiniert", "objekt", "modell", "syntax"],
+)
 def test_macro_error_names_page_and_line(code_copy: Path, tmp_path: Path, line, expected):
     add_page(code_copy, "cicd/fehler.md", f"---\ntitle: Fehler\n---\n# Fehler\n\nText\n\n{line}\n")
     done = mkdocs_build(code_copy, tmp_path / "site")
@@ -98,9 +112,14 @@ def test_serve_shows_a_broken_matrix_and_recovers(code_copy: Path, tmp_path: Pat
     matrix.write_text(good.replace("    port: 8000\n", "    port: -8000\n", 1), encoding="utf-8")
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"],
-                            cwd=code_copy, env=env_for(code_copy),
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=code_copy,
+        env=env_for(code_copy),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         page = _get(f"http://127.0.0.1:{port}/", want="ungültig", log=tmp_path / "serve.log")
         assert "matrix/umgebungen.yaml:" in page and "dienstarten.web.port" in page

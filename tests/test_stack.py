@@ -17,21 +17,25 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
-
 from conftest import ROOT
+
+from checks.servers.procs import RUN_MARKER
 from checks.stack import clients, live
 from checks.stack.appcmd import PROBE_TASK
+from checks.stack.embedded import EmbeddedProvider
 from checks.stack.external import ExternalProvider
 from checks.stack.live import _db
-from checks.stack.provider import Refused, StackError
-from checks.stack.embedded import EmbeddedProvider
 from checks.stack.plan import build_plan
-from checks.servers.procs import RUN_MARKER
+from checks.stack.provider import Refused, StackError
 from checks.stack.result import FAILED, OK, SKIPPED
 
-pytestmark = [pytest.mark.live, pytest.mark.skipif(
-    shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists(),
-    reason="redis-server fehlt: sudo apt-get install -y redis-server (make check-stack installiert es als root)")]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(
+        shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists(),
+        reason="redis-server fehlt: sudo apt-get install -y redis-server (make check-stack installiert es als root)",
+    ),
+]
 
 
 def quiet(_message: str) -> None:
@@ -59,9 +63,15 @@ def leftovers(workdir: str) -> list[str]:
 
 
 def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "umgebungsmatrix", "check-stack", *args], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                          capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "umgebungsmatrix", "check-stack", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +123,7 @@ def test_app_constants_match_checks():
     sys.path.insert(0, str(ROOT / "compose" / "app"))
     try:
         from plattform import settings, worker
+
         from checks.stack.appcmd import PROBE_TASK, SCHEMA_FILE_ENV
 
         assert settings.SCHEMA_FILE_ENV == SCHEMA_FILE_ENV
@@ -173,8 +184,12 @@ def test_modified_schema_fails_migration_and_schema_checks(matrix, live, tmp_pat
     dim = matrix.plattform.rag.embedding_dimension
     assert f"vector({dim})" in declared
     modified = tmp_path / "schema.sql"
-    modified.write_text(declared.replace(f"vector({dim})", f"vector({dim // 2})")
-                        .replace("FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL SECURITY"), encoding="utf-8")
+    modified.write_text(
+        declared.replace(f"vector({dim})", f"vector({dim // 2})").replace(
+            "FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL SECURITY"
+        ),
+        encoding="utf-8",
+    )
     plan = build_plan(live, schema=modified)
     with EmbeddedProvider(plan, quiet) as ep:
         results = run_checks(matrix, plan, ep, "migration", "schema")
@@ -228,7 +243,8 @@ def test_worker_on_wrong_queues_fails_queue_check(stack, matrix, plan, monkeypat
     app = clients.celery_app(dev.broker_url)
     app.control.cancel_consumer(dev.queues[-1], destination=[dev.node], reply=True, timeout=2)
     clients.celery_app(split.broker_url).control.add_consumer(
-        split.foreign_queues[0], destination=[split.node], reply=True, timeout=2)
+        split.foreign_queues[0], destination=[split.node], reply=True, timeout=2
+    )
     result = run_checks(matrix, plan, stack, "queues")["queues"]
     text = texts(result)
     assert result.status == FAILED
@@ -242,13 +258,17 @@ def _insert_any_row(conn, schema: str) -> str:
     literals = {"text": "'x'", "uuid": "gen_random_uuid()", "integer": "1", "bigint": "1", "jsonb": "'{}'"}
     tables = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind = 'r' AND NOT c.relrowsecurity ORDER BY 1", (schema,)).fetchall()
+        "WHERE n.nspname = %s AND c.relkind = 'r' AND NOT c.relrowsecurity ORDER BY 1",
+        (schema,),
+    ).fetchall()
     for (table,) in tables:
         required = conn.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
             "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull "
-            "AND d.adbin IS NULL AND a.attidentity = ''", (f"{schema}.{table}",)).fetchall()
+            "AND d.adbin IS NULL AND a.attidentity = ''",
+            (f"{schema}.{table}",),
+        ).fetchall()
         if all(t in literals for _n, t in required):
             names = ", ".join(n for n, _t in required)
             values = ", ".join(literals[t] for _n, t in required)
@@ -263,9 +283,14 @@ def _insert_any_row(conn, schema: str) -> str:
 # -- interrupted runs leave nothing behind --------------------------------------------------
 @pytest.mark.parametrize("signum, wait_for", [(signal.SIGINT, "Postgres läuft"), (signal.SIGTERM, "Prüfe")])
 def test_interrupted_run_leaves_nothing(signum, wait_for):
-    proc = subprocess.Popen([sys.executable, "-m", "umgebungsmatrix", "check-stack"], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "umgebungsmatrix", "check-stack"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     workdir, seen = None, []
     deadline = time.monotonic() + 60
     for line in proc.stderr:
@@ -292,8 +317,9 @@ def test_embedded_runs_what_the_compose_file_declares(plan):
     if not compose_file.exists():
         pytest.skip("compose/docker-compose.yml ist (noch) nicht erzeugt")
     services = yaml.safe_load(compose_file.read_text(encoding="utf-8"))["services"]
-    for name, service in [(plan.web.name, plan.web)] + [(w.service, w) for w in plan.workers
-                                                         if w.stage == plan.stage.id]:
+    for name, service in [(plan.web.name, plan.web)] + [
+        (w.service, w) for w in plan.workers if w.stage == plan.stage.id
+    ]:
         declared = services[name]
         assert tuple(declared["command"]) == service.command, name
         environment = declared.get("environment") or {}
@@ -304,7 +330,7 @@ def test_embedded_runs_what_the_compose_file_declares(plan):
 def test_cli_choices_name_every_live_check():
     from checks.stack.command import CHECK_IDS
 
-    assert CHECK_IDS == tuple(c[0] for c in live.CHECKS)
+    assert tuple(c[0] for c in live.CHECKS) == CHECK_IDS
 
 
 # -- a task without a queue (as beat sends it) lands in a consumed queue ---------------------
@@ -319,8 +345,10 @@ def test_app_without_default_queue_fails(matrix, plan, shared_stack, tmp_path):
     app = tmp_path / "app"
     shutil.copytree(ROOT / "compose" / "app", app)
     worker = app / "plattform" / "worker.py"
-    worker.write_text(worker.read_text(encoding="utf-8").replace("    task_default_queue=fakten.DEFAULT_QUEUE,\n", ""),
-                      encoding="utf-8")
+    worker.write_text(
+        worker.read_text(encoding="utf-8").replace("    task_default_queue=fakten.DEFAULT_QUEUE,\n", ""),
+        encoding="utf-8",
+    )
     from checks.stack.result import CheckResult
 
     res = CheckResult("queues", "Queues")

@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEED, mkdocs_build
-from macros.site import table_markdown, table_rows
 from seedtable import link_targets, parse_table, plain_text, seed_table
+
+from macros.site import table_markdown, table_rows
 
 HEADER, ROWS = seed_table(SEED)
 

@@ -4,13 +4,41 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DOCS, KLEIN_MATRIX, facts_of
 
 from checks.consumers import yaml_versions as yv
-from conftest import DOCS, KLEIN_MATRIX, facts_of
 from umgebungsmatrix.artifacts import render_all
 
-ODD = ["y", "n", "N", "0755", "1e3", "+.5", "09", "1_000", "~", "null", "no", "On", "2001-12-14", ".inf",
-       "a: b", "# x", "'x'", '"x"', "ä", "-", "--flag", "@x", "`x`", "x,y", "[x]", "{x}", "|", ">"]
+ODD = [
+    "y",
+    "n",
+    "N",
+    "0755",
+    "1e3",
+    "+.5",
+    "09",
+    "1_000",
+    "~",
+    "null",
+    "no",
+    "On",
+    "2001-12-14",
+    ".inf",
+    "a: b",
+    "# x",
+    "'x'",
+    '"x"',
+    "ä",
+    "-",
+    "--flag",
+    "@x",
+    "`x`",
+    "x,y",
+    "[x]",
+    "{x}",
+    "|",
+    ">",
+]
 
 
 def _yaml_files(facts) -> dict[str, str]:
@@ -28,8 +56,10 @@ def _odd_matrix() -> str:
 
     extra = ""
     for i, value in enumerate(ODD):
-        extra += (f"  ODD_{i}:\n    beschreibung: odd\n    dienste: [web, worker]\n"
-                  f"    wert: {json.dumps(_jinja_literal(value), ensure_ascii=False)}\n")
+        extra += (
+            f"  ODD_{i}:\n    beschreibung: odd\n    dienste: [web, worker]\n"
+            f"    wert: {json.dumps(_jinja_literal(value), ensure_ascii=False)}\n"
+        )
     return KLEIN_MATRIX.read_text(encoding="utf-8").replace("  GRUSS:\n", extra + "  GRUSS:\n", 1)
 
 
@@ -53,8 +83,10 @@ def test_odd_values_reach_the_manifests_as_strings(odd):
 
     for path, text in _yaml_files(odd).items():
         if path.startswith("cloudrun/live/web"):
-            env = {e["name"]: e.get("value") for e in yaml.safe_load(text)["spec"]["template"]["spec"]
-                   ["containers"][0]["env"]}
+            env = {
+                e["name"]: e.get("value")
+                for e in yaml.safe_load(text)["spec"]["template"]["spec"]["containers"][0]["env"]
+            }
             for i, value in enumerate(ODD):
                 assert env[f"ODD_{i}"] == value
 

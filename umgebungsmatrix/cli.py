@@ -23,41 +23,71 @@ from .paths import DOCS_DIR, MATRIX_FILE, display_path
 class Command:
     name: str
     help: str
-    module: str                       # module with the argument and run functions (imported when chosen)
+    module: str  # module with the argument and run functions (imported when chosen)
     arguments: str = "add_arguments"  # fn(parser)
-    run: str = "run"                  # fn(args, facts) -> exit code
+    run: str = "run"  # fn(args, facts) -> exit code
 
 
 COMMANDS = (
     Command("validate", "Matrix laden und prüfen (Exit 2 bei Fehlern)", "umgebungsmatrix.cli"),
-    Command("generate", "Alle erzeugten Dateien aus der Matrix schreiben (nur geänderte, atomar; verwaiste "
-            "löschen)", "checks.gate", "no_arguments", "generate"),
-    Command("check", "Drift und Leitplanken prüfen, nichts schreiben (Exit 1 bei Abweichung)", "checks.gate",
-            "no_arguments", "check"),
-    Command("secret-scan", "Nach geheimen Werten suchen: erzeugte Dateien, docs/, site/ und genannte Ordner "
-            "(Exit 1 bei Fund; Werte werden nie angezeigt)", "checks.secret_scan"),
-    Command("schema-check", "RAG-Schema (SQL) gegen die Matrix prüfen (Exit 1 bei Verstößen, 2 bei unlesbarer "
-            "Datei)", "checks.schema_sql.register"),
-    Command("check-stack", "Dev-Stack starten und die Aussagen der Doku live prüfen (Postgres, pgvector, "
-            "Queues; STACK=embedded|docker|external)", "checks.stack.command"),
-    Command("docker", "Docker-Stack: Engine-Status, Offline-Images, Reste abgebrochener Läufe",
-            "dockerstack.commands", "add_arguments", "run"),
+    Command(
+        "generate",
+        "Alle erzeugten Dateien aus der Matrix schreiben (nur geänderte, atomar; verwaiste löschen)",
+        "checks.gate",
+        "no_arguments",
+        "generate",
+    ),
+    Command(
+        "check",
+        "Drift und Leitplanken prüfen, nichts schreiben (Exit 1 bei Abweichung)",
+        "checks.gate",
+        "no_arguments",
+        "check",
+    ),
+    Command(
+        "secret-scan",
+        "Nach geheimen Werten suchen: erzeugte Dateien, docs/, site/ und genannte Ordner "
+        "(Exit 1 bei Fund; Werte werden nie angezeigt)",
+        "checks.secret_scan",
+    ),
+    Command(
+        "schema-check",
+        "RAG-Schema (SQL) gegen die Matrix prüfen (Exit 1 bei Verstößen, 2 bei unlesbarer Datei)",
+        "checks.schema_sql.register",
+    ),
+    Command(
+        "check-stack",
+        "Dev-Stack starten und die Aussagen der Doku live prüfen (Postgres, pgvector, "
+        "Queues; STACK=embedded|docker|external)",
+        "checks.stack.command",
+    ),
+    Command(
+        "docker",
+        "Docker-Stack: Engine-Status, Offline-Images, Reste abgebrochener Läufe",
+        "dockerstack.commands",
+        "add_arguments",
+        "run",
+    ),
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("datei", nargs="?", type=Path, default=MATRIX_FILE,
-                        help="Matrix-Datei (Standard: matrix/umgebungen.yaml)")
-    parser.add_argument("--ohne-seiten", action="store_true",
-                        help="nicht prüfen, ob verlinkte Seiten in docs/ existieren")
+    parser.add_argument(
+        "datei", nargs="?", type=Path, default=MATRIX_FILE, help="Matrix-Datei (Standard: matrix/umgebungen.yaml)"
+    )
+    parser.add_argument(
+        "--ohne-seiten", action="store_true", help="nicht prüfen, ob verlinkte Seiten in docs/ existieren"
+    )
 
 
 def run(args: argparse.Namespace, facts: object) -> int:
     from .facts import Facts
 
     assert isinstance(facts, Facts)
-    print(f"✓ {display_path(args.datei)} ist gültig: {len(facts.stages)} Stages, "
-          f"{len(facts.columns)} Spalten, {len(facts.matrix.variablen)} Variablen.")
+    print(
+        f"✓ {display_path(args.datei)} ist gültig: {len(facts.stages)} Stages, "
+        f"{len(facts.columns)} Spalten, {len(facts.matrix.variablen)} Variablen."
+    )
     return EXIT_OK
 
 
@@ -83,7 +113,7 @@ def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, dict[str, Ca
     return parser, runners
 
 
-def _facts(args: argparse.Namespace):  # noqa: ANN202 - Facts, imported lazily
+def _facts(args: argparse.Namespace):
     from .facts import load
 
     if args.befehl == "validate":

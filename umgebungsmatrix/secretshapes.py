@@ -42,9 +42,9 @@ def _random_looking(token: str) -> bool:
 
 @dataclass(frozen=True)
 class Hit:
-    kind: str     # German name of the shape
-    line: int     # 1-based
-    column: int   # 1-based
+    kind: str  # German name of the shape
+    line: int  # 1-based
+    column: int  # 1-based
 
 
 def find(text: str) -> list[Hit]:

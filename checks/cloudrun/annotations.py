@@ -48,10 +48,14 @@ VALUES: dict[str, frozenset[str]] = {
     "run.googleapis.com/startup-cpu-boost": frozenset({"true", "false"}),
     "run.googleapis.com/execution-environment": frozenset({"gen1", "gen2"}),
 }
-INTEGER_VALUED = frozenset({
-    "autoscaling.knative.dev/minScale", "autoscaling.knative.dev/maxScale",
-    "run.googleapis.com/minScale", "run.googleapis.com/maxScale",
-})
+INTEGER_VALUED = frozenset(
+    {
+        "autoscaling.knative.dev/minScale",
+        "autoscaling.knative.dev/maxScale",
+        "run.googleapis.com/minScale",
+        "run.googleapis.com/maxScale",
+    }
+)
 
 # Metadata paths of a manifest and the level they stand for, by kind.
 METADATA_LEVELS: dict[str, dict[tuple[str, ...], str]] = {

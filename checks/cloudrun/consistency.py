@@ -10,9 +10,8 @@ what its manifest says.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
-
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from umgebungsmatrix.artifacts.deploy_scripts import ENV_VARS, MANIFEST, script_path
 from umgebungsmatrix.artifacts.shell import join_list, split_dict, split_list
@@ -22,7 +21,7 @@ from umgebungsmatrix.matrix.rules import RESERVED_ENV
 from ..findings import Finding
 from . import annotations as ann
 from .discovery import DiscoveryMissing, validate
-from .parsed import Command, Manifest, argv, commands, containers, get, manifests
+from .parsed import Command, Manifest, commands, containers, get, manifests
 
 Artifacts = Mapping[str, str]
 
@@ -35,6 +34,7 @@ def _finding(rule: str, manifest: Manifest, path: tuple[Any, ...], message: str,
 
 
 # --- schema ---------------------------------------------------------------------------
+
 
 def check_schema(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     out = []
@@ -58,8 +58,10 @@ def check_annotations(facts: Facts, artifacts: Artifacts) -> list[Finding]:
             values = get(manifest.data, *base, "annotations", default={}) or {}
             for key, value in values.items() if isinstance(values, dict) else ():
                 path = base + ("annotations", key)
-                for problem in (ann.level_problem(key, level),
-                                ann.value_problem(key, value) if isinstance(value, str) else None):
+                for problem in (
+                    ann.level_problem(key, level),
+                    ann.value_problem(key, value) if isinstance(value, str) else None,
+                ):
                     if problem:
                         out.append(_finding("cloudrun-annotationen", manifest, path, problem, "cloudrun-annotationen"))
         out += _misplaced(manifest, levels)
@@ -70,8 +72,13 @@ def _misplaced(manifest: Manifest, levels: dict[tuple[str, ...], str]) -> Iterat
     """Annotations anywhere else (e.g. a Job's task template) are never read."""
     for path, _value in _annotation_maps(manifest.data, ()):
         if path[:-1] not in levels:
-            yield _finding("cloudrun-annotationen", manifest, path,
-                           "Annotationen werden hier von Cloud Run nicht gelesen", "cloudrun-annotationen")
+            yield _finding(
+                "cloudrun-annotationen",
+                manifest,
+                path,
+                "Annotationen werden hier von Cloud Run nicht gelesen",
+                "cloudrun-annotationen",
+            )
 
 
 def _annotation_maps(data: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -87,6 +94,7 @@ def _annotation_maps(data: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[A
 
 
 # --- rules across fields -----------------------------------------------------------------
+
 
 def check_field_rules(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     out: list[Finding] = []
@@ -105,8 +113,15 @@ def _scale_rule(manifest: Manifest) -> list[Finding]:
     lo = get(manifest.data, *base, "autoscaling.knative.dev/minScale")
     hi = get(manifest.data, *base, "autoscaling.knative.dev/maxScale")
     if isinstance(lo, str) and isinstance(hi, str) and lo.isdigit() and hi.isdigit() and int(lo) > int(hi):
-        return [_finding("cloudrun-skalierung", manifest, base + ("autoscaling.knative.dev/minScale",),
-                         f"minScale ({lo}) ist größer als maxScale ({hi})", "cloudrun-felder")]
+        return [
+            _finding(
+                "cloudrun-skalierung",
+                manifest,
+                base + ("autoscaling.knative.dev/minScale",),
+                f"minScale ({lo}) ist größer als maxScale ({hi})",
+                "cloudrun-felder",
+            )
+        ]
     return []
 
 
@@ -117,13 +132,26 @@ def _traffic_rule(manifest: Manifest) -> list[Finding]:
     out = []
     total = sum(t.get("percent", 0) for t in traffic if isinstance(t, dict) and isinstance(t.get("percent"), int))
     if traffic and total != 100:
-        out.append(_finding("cloudrun-traffic", manifest, ("spec", "traffic"),
-                            f"Traffic-Anteile ergeben {total} %, nicht 100 %", "cloudrun-felder"))
+        out.append(
+            _finding(
+                "cloudrun-traffic",
+                manifest,
+                ("spec", "traffic"),
+                f"Traffic-Anteile ergeben {total} %, nicht 100 %",
+                "cloudrun-felder",
+            )
+        )
     for i, target in enumerate(traffic):
         if isinstance(target, dict) and bool(target.get("revisionName")) == bool(target.get("latestRevision")):
-            out.append(_finding("cloudrun-traffic", manifest, ("spec", "traffic", i),
-                                "ein Traffic-Ziel braucht genau eins von revisionName oder latestRevision: true",
-                                "cloudrun-felder"))
+            out.append(
+                _finding(
+                    "cloudrun-traffic",
+                    manifest,
+                    ("spec", "traffic", i),
+                    "ein Traffic-Ziel braucht genau eins von revisionName oder latestRevision: true",
+                    "cloudrun-felder",
+                )
+            )
     return out
 
 
@@ -280,15 +308,33 @@ def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_pa
         noun = "jobs" if manifest.kind == "Job" else "services"
         command = deploys.pop((noun, manifest.name), None)
         if command is None:
-            out.append(Finding("deploy-befehle", f"kein Deploy-Befehl für {manifest.name} ({manifest.path})",
-                               script_path, f"{DOC}#deploy-befehle"))
+            out.append(
+                Finding(
+                    "deploy-befehle",
+                    f"kein Deploy-Befehl für {manifest.name} ({manifest.path})",
+                    script_path,
+                    f"{DOC}#deploy-befehle",
+                )
+            )
             continue
         for message in _compare(manifest, command, env_calls.get(command.line)):
-            out.append(Finding("deploy-befehle", f"{manifest.name}: {message}", f"{script_path}:{command.line}",
-                               f"{DOC}#deploy-befehle"))
+            out.append(
+                Finding(
+                    "deploy-befehle",
+                    f"{manifest.name}: {message}",
+                    f"{script_path}:{command.line}",
+                    f"{DOC}#deploy-befehle",
+                )
+            )
     for (_noun, name), command in deploys.items():
-        out.append(Finding("deploy-befehle", f"Deploy-Befehl für {name} ohne Manifest",
-                           f"{script_path}:{command.line}", f"{DOC}#deploy-befehle"))
+        out.append(
+            Finding(
+                "deploy-befehle",
+                f"Deploy-Befehl für {name} ohne Manifest",
+                f"{script_path}:{command.line}",
+                f"{DOC}#deploy-befehle",
+            )
+        )
     return out
 
 
@@ -306,15 +352,33 @@ def _replace_coverage(stage_manifests: list[Manifest], cmds: list[Command], scri
     for manifest in stage_manifests:
         file = manifest.path.rsplit("/", 1)[1]
         if applied.pop(file, None) is None:
-            out.append(Finding("deploy-befehle", f"{file} wird von keinem „gcloud run … replace“ angewendet",
-                               script_path, f"{DOC}#deploy-befehle"))
+            out.append(
+                Finding(
+                    "deploy-befehle",
+                    f"{file} wird von keinem „gcloud run … replace“ angewendet",
+                    script_path,
+                    f"{DOC}#deploy-befehle",
+                )
+            )
     for file, command in applied.items():
-        out.append(Finding("deploy-befehle", f"„replace“ auf {file}, das es nicht gibt",
-                           f"{script_path}:{command.line}", f"{DOC}#deploy-befehle"))
+        out.append(
+            Finding(
+                "deploy-befehle",
+                f"„replace“ auf {file}, das es nicht gibt",
+                f"{script_path}:{command.line}",
+                f"{DOC}#deploy-befehle",
+            )
+        )
     for cmd in cmds:
         if cmd.verb == "deploy":
-            out.append(Finding("deploy-befehle", "in dieser Stage wird nur mit Manifesten ausgerollt, nicht mit "
-                               "„gcloud run deploy“", f"{script_path}:{cmd.line}", f"{DOC}#deploy-befehle"))
+            out.append(
+                Finding(
+                    "deploy-befehle",
+                    "in dieser Stage wird nur mit Manifesten ausgerollt, nicht mit „gcloud run deploy“",
+                    f"{script_path}:{cmd.line}",
+                    f"{DOC}#deploy-befehle",
+                )
+            )
     return out
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 DOCUMENT = ("discovery_cache", "documents", "run.v1.json")
 ROOT_SCHEMAS = {"Service": "Service", "Job": "Job"}
@@ -48,8 +49,14 @@ _JSON_TYPES = {
     "array": (list,),
     "object": (dict,),
 }
-_TYPE_GERMAN = {"string": "Text", "integer": "Ganzzahl", "number": "Zahl", "boolean": "true/false",
-                "array": "Liste", "object": "Zuordnung"}
+_TYPE_GERMAN = {
+    "string": "Text",
+    "integer": "Ganzzahl",
+    "number": "Zahl",
+    "boolean": "true/false",
+    "array": "Liste",
+    "object": "Zuordnung",
+}
 
 
 def _type_ok(value: Any, kind: str) -> bool:

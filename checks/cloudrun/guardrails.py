@@ -24,8 +24,10 @@ Artifacts = Mapping[str, str]
 DOC = "stages/leitplanken.md"
 CLOUDSQL = "run.googleapis.com/cloudsql-instances"
 LB_INGRESS = "internal-and-cloud-load-balancing"
-SECRET_FLAGS = re.compile(r"--(set|update|remove)-secrets|--update-env-vars|--env-vars-file|secretKeyRef|"
-                          r"gcloud secrets|secretmanager")
+SECRET_FLAGS = re.compile(
+    r"--(set|update|remove)-secrets|--update-env-vars|--env-vars-file|secretKeyRef|"
+    r"gcloud secrets|secretmanager"
+)
 
 
 def _f(rule: str, message: str, manifest: Manifest, path: tuple[Any, ...] = (), anchor: str = "") -> Finding:
@@ -41,7 +43,7 @@ def _env(container: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _contains(seq: list[str], sub: list[str]) -> bool:
-    return bool(sub) and any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
+    return bool(sub) and any(seq[i : i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
 
 
 def _service(manifest: Manifest) -> CloudService | None:
@@ -56,12 +58,24 @@ def migrations_only_local(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         for path, container in containers(m):
             for i, entry in _env(container):
                 if entry.get("name") in switches and str(entry.get("value", "")).lower() == "true":
-                    out.append(_f(rule, f"{entry['name']}=true in der Cloud: Migrationen laufen dort nur als Job",
-                                  m, path + ("env", i)))
+                    out.append(
+                        _f(
+                            rule,
+                            f"{entry['name']}=true in der Cloud: Migrationen laufen dort nur als Job",
+                            m,
+                            path + ("env", i),
+                        )
+                    )
             for migrate in migrations:
                 if m.kind == "Service" and _contains(argv(container), migrate):
-                    out.append(_f(rule, f"Dienst {m.name} startet die Migration ({' '.join(migrate)}); "
-                                  "das darf nur der Job", m, path))
+                    out.append(
+                        _f(
+                            rule,
+                            f"Dienst {m.name} startet die Migration ({' '.join(migrate)}); das darf nur der Job",
+                            m,
+                            path,
+                        )
+                    )
     for stage in facts.cloud_stages:
         text = artifacts.get(script_path(stage), "")
         for name in sorted(switches):
@@ -81,8 +95,15 @@ def staging_only_env_vars(facts: Facts, artifacts: Artifacts) -> list[Finding]:
             for i, entry in _env(container):
                 if "valueFrom" in entry:
                     found = True
-                    out.append(_f(rule, f"{entry.get('name')} kommt aus valueFrom/Secret Manager; in "
-                                  f"{m.stage.name} nur über --set-env-vars", m, path + ("env", i)))
+                    out.append(
+                        _f(
+                            rule,
+                            f"{entry.get('name')} kommt aus valueFrom/Secret Manager; in "
+                            f"{m.stage.name} nur über --set-env-vars",
+                            m,
+                            path + ("env", i),
+                        )
+                    )
         if not found and ("secretKeyRef" in m.text or "run.googleapis.com/secrets" in m.text):
             out.append(_f(rule, f"Secret-Manager-Verweis in {m.stage.name}", m))
     for stage in facts.cloud_stages:
@@ -92,8 +113,9 @@ def staging_only_env_vars(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         text = artifacts.get(script, "")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.lstrip().startswith("#") and SECRET_FLAGS.search(line):
-                out.append(_at(rule, f"Secret Manager oder Teil-Update im Deploy-Befehl: {line.strip()}",
-                               f"{script}:{number}"))
+                out.append(
+                    _at(rule, f"Secret Manager oder Teil-Update im Deploy-Befehl: {line.strip()}", f"{script}:{number}")
+                )
         for cmd in commands(text):
             if cmd.verb == "deploy" and "--set-env-vars" not in cmd.flags:
                 out.append(_at(rule, f"{cmd.target}: Deploy ohne --set-env-vars", f"{script}:{cmd.line}"))
@@ -116,14 +138,27 @@ def secrets_pinned(facts: Facts, artifacts: Artifacts) -> list[Finding]:
                 at = path + ("env", i)
                 ref = get(entry, "valueFrom", "secretKeyRef")
                 if "value" in entry or not isinstance(ref, dict):
-                    out.append(_f(rule, f"{name} ist geheim und muss aus Secret Manager kommen "
-                                  "(valueFrom.secretKeyRef), nicht als Klartext", m, at))
+                    out.append(
+                        _f(
+                            rule,
+                            f"{name} ist geheim und muss aus Secret Manager kommen "
+                            "(valueFrom.secretKeyRef), nicht als Klartext",
+                            m,
+                            at,
+                        )
+                    )
                     continue
                 key = str(ref.get("key", ""))
                 want = refs.get(str(name))
                 if not key.isdigit():
-                    out.append(_f(rule, f"{name}: Secret-Version „{key}“ ist nicht gepinnt "
-                                  "(eine feste Versionsnummer, nie latest)", m, at + ("valueFrom",)))
+                    out.append(
+                        _f(
+                            rule,
+                            f"{name}: Secret-Version „{key}“ ist nicht gepinnt (eine feste Versionsnummer, nie latest)",
+                            m,
+                            at + ("valueFrom",),
+                        )
+                    )
                 elif want is not None and int(key) != want.version:
                     out.append(_f(rule, f"{name}: Version {key}, in der Matrix gepinnt ist {want.version}", m, at))
                 if want is not None and ref.get("name") != want.secret_id:
@@ -138,8 +173,14 @@ def production_cloudsql_private(facts: Facts, artifacts: Artifacts) -> list[Find
             continue
         for base in (("spec", "template", "metadata", "annotations"), ("metadata", "annotations")):
             if get(m.data, *base, CLOUDSQL) is not None:
-                out.append(_f(rule, "Cloud-SQL-Connector (Public IP) in Produktion; Verbindung nur über die "
-                              "Private IP im VPC", m, base + (CLOUDSQL,)))
+                out.append(
+                    _f(
+                        rule,
+                        "Cloud-SQL-Connector (Public IP) in Produktion; Verbindung nur über die Private IP im VPC",
+                        m,
+                        base + (CLOUDSQL,),
+                    )
+                )
     return out
 
 
@@ -163,12 +204,14 @@ def queues_separate(facts: Facts, artifacts: Artifacts) -> list[Finding]:
             for path, container in containers(m):
                 queues = _queues_of(container)
                 if len(queues) > 1:
-                    out.append(_f(rule, f"{m.name} konsumiert {', '.join(queues)}; in der Cloud ein Dienst "
-                                  "je Queue", m, path))
+                    out.append(
+                        _f(rule, f"{m.name} konsumiert {', '.join(queues)}; in der Cloud ein Dienst je Queue", m, path)
+                    )
                 for queue in queues:
                     if queue in consumers and consumers[queue] != m.name:
-                        out.append(_f(rule, f"Queue {queue} wird von {consumers[queue]} und {m.name} konsumiert",
-                                      m, path))
+                        out.append(
+                            _f(rule, f"Queue {queue} wird von {consumers[queue]} und {m.name} konsumiert", m, path)
+                        )
                     consumers.setdefault(queue, m.name)
         for queue in sorted(set(facts.queue_names) - set(consumers)):
             out.append(_at(rule, f"in {stage.name} konsumiert kein Dienst die Queue {queue}", f"{OUT_DIR}/{stage.id}/"))
@@ -186,10 +229,16 @@ def background_services(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         lo = str(notes.get("autoscaling.knative.dev/minScale", "0"))
         hi = str(notes.get("autoscaling.knative.dev/maxScale", ""))
         if notes.get("run.googleapis.com/cpu-throttling") != "false":
-            out.append(_f(rule, f"{m.name} arbeitet ohne Anfragen: cpu-throttling muss \"false\" sein", m, base))
+            out.append(_f(rule, f'{m.name} arbeitet ohne Anfragen: cpu-throttling muss "false" sein', m, base))
         if not any(p.get("containerPort") for _, ct in containers(m) for p in ct.get("ports") or []):
-            out.append(_f(rule, f"{m.name} braucht einen containerPort für den Health-Endpoint ($PORT)",
-                          m, ("spec", "template", "spec")))
+            out.append(
+                _f(
+                    rule,
+                    f"{m.name} braucht einen containerPort für den Health-Endpoint ($PORT)",
+                    m,
+                    ("spec", "template", "spec"),
+                )
+            )
         if service.role == "scheduler" and hi != "1":
             out.append(_f(rule, f"{service.display} läuft höchstens einmal (maxScale 1), nicht {hi}", m, base))
         if m.stage.production and lo in ("", "0") and not service.optional:
@@ -206,12 +255,24 @@ def production_ingress(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         ingress = get(m.data, "metadata", "annotations", "run.googleapis.com/ingress")
         allowed = {LB_INGRESS} if service.entry else {"internal"}
         if ingress not in allowed:
-            out.append(_f(rule, f"{m.name}: Ingress „{ingress}“, erlaubt in Produktion: {', '.join(sorted(allowed))}",
-                          m, ("metadata", "annotations")))
+            out.append(
+                _f(
+                    rule,
+                    f"{m.name}: Ingress „{ingress}“, erlaubt in Produktion: {', '.join(sorted(allowed))}",
+                    m,
+                    ("metadata", "annotations"),
+                )
+            )
         lo = get(m.data, "spec", "template", "metadata", "annotations", "autoscaling.knative.dev/minScale")
         if service.entry and str(lo) in ("0", "None"):
-            out.append(_f(rule, f"{service.display} in Produktion braucht Min-Instances > 0", m,
-                          ("spec", "template", "metadata", "annotations")))
+            out.append(
+                _f(
+                    rule,
+                    f"{service.display} in Produktion braucht Min-Instances > 0",
+                    m,
+                    ("spec", "template", "metadata", "annotations"),
+                )
+            )
     return out
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import shlex
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import yaml
 
@@ -95,9 +96,9 @@ def manifests(facts: Facts, artifacts: Mapping[str, str]) -> Iterator[Manifest]:
 
 def get(data: Any, *path: Any, default: Any = None) -> Any:
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and part < len(data)
+        ):
             data = data[part]
         else:
             return default
@@ -119,6 +120,7 @@ def argv(container: dict[str, Any]) -> list[str]:
 
 
 # --- deploy scripts -------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Command:

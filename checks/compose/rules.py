@@ -8,10 +8,9 @@ and points at the docs page that explains it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Iterator
-
-from collections.abc import Mapping
+from typing import Any
 
 from umgebungsmatrix.artifacts import env_example, render_all
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
@@ -42,7 +41,8 @@ class Ctx:
         data = parsed.data if isinstance(parsed.data, dict) else {}
         raw = data.get("services")
         self.services: dict[str, dict[str, Any]] = {
-            k: v for k, v in (raw.items() if isinstance(raw, dict) else []) if isinstance(v, dict)}
+            k: v for k, v in (raw.items() if isinstance(raw, dict) else []) if isinstance(v, dict)
+        }
         self.data = data
 
     def doc(self, key: str, anchor: str = "") -> str:
@@ -81,8 +81,14 @@ def compose_guardrails(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         return []
     parsed = parse(COMPOSE_FILE, text)
     if not parsed.ok:
-        return [Finding("compose-yaml", f"kein gültiges YAML: {parsed.problem}", parsed.path,
-                        facts.matrix.seiten.get("compose", ""))]
+        return [
+            Finding(
+                "compose-yaml",
+                f"kein gültiges YAML: {parsed.problem}",
+                parsed.path,
+                facts.matrix.seiten.get("compose", ""),
+            )
+        ]
     ctx = Ctx(facts, text, parsed, artifacts.get(env_example.path(facts)))
     findings = [finding for fn in RULES for finding in fn(ctx)]
     if render_all(facts).get(COMPOSE_FILE) == text:  # the unedited render: the cause is in the matrix
@@ -93,9 +99,9 @@ def compose_guardrails(facts: Facts, artifacts: Artifacts) -> list[Finding]:
 def _to_matrix(ctx: Ctx, finding: Finding) -> Finding:
     """Point a finding on the unedited render at the matrix line of its service (file line as context)."""
     prefix = f"{COMPOSE_FILE}:"
-    if not finding.where.startswith(prefix) or not finding.where[len(prefix):].isdigit():
+    if not finding.where.startswith(prefix) or not finding.where[len(prefix) :].isdigit():
         return finding
-    line = int(finding.where[len(prefix):])
+    line = int(finding.where[len(prefix) :])
     starts = sorted((int(ctx.where("services", name).rsplit(":", 1)[-1]), name) for name in ctx.planned)
     owner = next((name for start, name in reversed(starts) if start <= line), None)
     origin = ctx.planned[owner].origin if owner else ctx.stage.origin
@@ -105,18 +111,24 @@ def _to_matrix(ctx: Ctx, finding: Finding) -> Finding:
 @rule
 def no_version_key(ctx: Ctx) -> Iterator[Finding]:
     if "version" in ctx.data:
-        yield Finding("compose-ohne-version", "der Schlüssel „version“ ist veraltet; "
-                      "das Compose-Specification-Format kommt ohne ihn aus", ctx.where("version"),
-                      ctx.doc("compose", "compose-ohne-version"))
+        yield Finding(
+            "compose-ohne-version",
+            "der Schlüssel „version“ ist veraltet; das Compose-Specification-Format kommt ohne ihn aus",
+            ctx.where("version"),
+            ctx.doc("compose", "compose-ohne-version"),
+        )
 
 
 @rule
 def no_nested_interpolation(ctx: Ctx) -> Iterator[Finding]:
     for number, line in enumerate(ctx.text.splitlines(), start=1):
         if NESTED.search(line.replace("$$", "")):
-            yield Finding("compose-interpolation-v1", "verschachtelte Interpolation "
-                          "${A:-…${B}…} versteht docker-compose v1 nicht", f"{COMPOSE_FILE}:{number}",
-                          ctx.doc("compose", "compose-interpolation-v1"))
+            yield Finding(
+                "compose-interpolation-v1",
+                "verschachtelte Interpolation ${A:-…${B}…} versteht docker-compose v1 nicht",
+                f"{COMPOSE_FILE}:{number}",
+                ctx.doc("compose", "compose-interpolation-v1"),
+            )
 
 
 @rule
@@ -129,23 +141,34 @@ def migration_only_local(ctx: Ctx) -> Iterator[Finding]:
             continue
         names = ctx.of_kind(art)
         if auto and not names:
-            yield Finding("migration-nur-lokal", f"{ctx.stage.name} migriert automatisch, "
-                          f"aber kein Dienst der Art „{art}“ steht in der Compose-Datei", ctx.where("services"), doc)
+            yield Finding(
+                "migration-nur-lokal",
+                f"{ctx.stage.name} migriert automatisch, aber kein Dienst der Art „{art}“ steht in der Compose-Datei",
+                ctx.where("services"),
+                doc,
+            )
         for name in names:
             value = ctx.env(name).get(var)
             want = "true" if auto else "false"
             if str(value).lower() != want:
                 shown = "nicht gesetzt" if value is None else f"„{value}“"
-                yield Finding("migration-nur-lokal", f"{name}: {var} muss „{want}“ sein "
-                              f"(migrationen.automatisch der Stage), ist {shown}",
-                              ctx.where("services", name, "environment"), doc)
+                yield Finding(
+                    "migration-nur-lokal",
+                    f"{name}: {var} muss „{want}“ sein (migrationen.automatisch der Stage), ist {shown}",
+                    ctx.where("services", name, "environment"),
+                    doc,
+                )
     commands = [k.befehl for k in ctx.matrix.dienstarten.values() if k.rolle == "job" and k.befehl]
     for befehl in commands if auto else []:
         for name, svc in ctx.services.items():
             if _command(svc)[: len(befehl)] == list(befehl):
-                yield Finding("migration-nur-lokal", f"{name} startet „{' '.join(befehl)}“: "
-                              "lokal migriert der Web-Dienst beim Start, ein zweiter Lauf gehört nicht hierher",
-                              ctx.where("services", name, "command"), doc)
+                yield Finding(
+                    "migration-nur-lokal",
+                    f"{name} startet „{' '.join(befehl)}“: "
+                    "lokal migriert der Web-Dienst beim Start, ein zweiter Lauf gehört nicht hierher",
+                    ctx.where("services", name, "command"),
+                    doc,
+                )
 
 
 def _command(svc: dict[str, Any]) -> list[str]:
@@ -168,18 +191,30 @@ def secrets_only_from_env_file(ctx: Ctx) -> Iterator[Finding]:
             consumer = art is None or art in variable.dienste
             value = env.get(var)
             if var in env and value not in (None, "") and not INTERPOLATION.match(str(value)):
-                yield Finding("compose-geheimnisse", f"{name}: {var} ist geheim und darf hier "
-                              "keinen Wert haben (nur über env_file oder ${" + var + "})",
-                              ctx.where("services", name, "environment", var), doc)
+                yield Finding(
+                    "compose-geheimnisse",
+                    f"{name}: {var} ist geheim und darf hier "
+                    "keinen Wert haben (nur über env_file oder ${" + var + "})",
+                    ctx.where("services", name, "environment", var),
+                    doc,
+                )
             elif consumer and art is not None and env_rel not in _env_files(svc):
-                yield Finding("compose-geheimnisse", f"{name} liest {var}, hat aber "
-                              f"kein env_file {env_rel}", ctx.where("services", name), doc)
+                yield Finding(
+                    "compose-geheimnisse",
+                    f"{name} liest {var}, hat aber kein env_file {env_rel}",
+                    ctx.where("services", name),
+                    doc,
+                )
                 break
         for var, value in env.items():
             match = URL_PASSWORD.search(str(value or ""))
             if match and not match.group(1).startswith(("<", "${")):
-                yield Finding("compose-geheimnisse", f"{name}: {var} enthält ein Passwort "
-                              "in einer URL (Wert nicht angezeigt)", ctx.where("services", name, "environment", var), doc)
+                yield Finding(
+                    "compose-geheimnisse",
+                    f"{name}: {var} enthält ein Passwort in einer URL (Wert nicht angezeigt)",
+                    ctx.where("services", name, "environment", var),
+                    doc,
+                )
     yield from _env_example_secrets(ctx, doc)
 
 
@@ -199,8 +234,12 @@ def _env_example_secrets(ctx: Ctx, doc: str) -> Iterator[Finding]:
         var, value = line.split("=", 1)
         variable = ctx.matrix.variablen.get(var.strip().removeprefix("export "))
         if variable and variable.geheim and value.strip():
-            yield Finding("compose-geheimnisse", f"{var.strip()} ist geheim: in "
-                          f"{path} bleibt der Wert leer (Wert nicht angezeigt)", f"{path}:{number}", doc)
+            yield Finding(
+                "compose-geheimnisse",
+                f"{var.strip()} ist geheim: in {path} bleibt der Wert leer (Wert nicht angezeigt)",
+                f"{path}:{number}",
+                doc,
+            )
 
 
 @rule
@@ -210,18 +249,27 @@ def worker_queues(ctx: Ctx) -> Iterator[Finding]:
         if not service.queues:
             continue
         if service.name not in ctx.services:
-            yield Finding("worker-queues", f"Worker „{service.name}“ fehlt in der Compose-Datei",
-                          ctx.where("services"), doc)
+            yield Finding(
+                "worker-queues", f"Worker „{service.name}“ fehlt in der Compose-Datei", ctx.where("services"), doc
+            )
             continue
         got = _queues(_command(ctx.services[service.name]))
         want = list(service.queues)
         if got is None or sorted(got) != sorted(want) or len(set(got)) != len(got):
-            yield Finding("worker-queues", f"{service.name} konsumiert {got or 'keine Queues'}, "
-                          f"laut Matrix genau {want}", ctx.where("services", service.name, "command"), doc)
+            yield Finding(
+                "worker-queues",
+                f"{service.name} konsumiert {got or 'keine Queues'}, laut Matrix genau {want}",
+                ctx.where("services", service.name, "command"),
+                doc,
+            )
     for name, svc in ctx.services.items():
         if ctx.kinds.get(name) is None and _queues(_command(svc)):
-            yield Finding("worker-queues", f"{name} konsumiert Queues, steht aber nicht als "
-                          "Worker in der Matrix", ctx.where("services", name), doc)
+            yield Finding(
+                "worker-queues",
+                f"{name} konsumiert Queues, steht aber nicht als Worker in der Matrix",
+                ctx.where("services", name),
+                doc,
+            )
 
 
 def _queues(command: list[str]) -> list[str] | None:
@@ -236,7 +284,7 @@ def _queues(command: list[str]) -> list[str] | None:
 @rule
 def plain_values_from_matrix(ctx: Ctx) -> Iterator[Finding]:
     doc = ctx.doc("compose", "umgebungswerte")
-    for name, svc in ctx.services.items():
+    for name in ctx.services:
         art = ctx.kinds.get(name)
         env = ctx.env(name)
         for var, variable in ctx.matrix.variablen.items():
@@ -245,8 +293,12 @@ def plain_values_from_matrix(ctx: Ctx) -> Iterator[Finding]:
             want = ctx.stage.values[var].replace("$", "$$")
             if str(env.get(var)) != want:
                 shown = "nicht gesetzt" if env.get(var) is None else f"„{env.get(var)}“"
-                yield Finding("umgebungswerte", f"{name}: {var} ist {shown}, "
-                              f"laut Matrix „{want}“", ctx.where("services", name, "environment", var), doc)
+                yield Finding(
+                    "umgebungswerte",
+                    f"{name}: {var} ist {shown}, laut Matrix „{want}“",
+                    ctx.where("services", name, "environment", var),
+                    doc,
+                )
 
 
 @rule
@@ -257,9 +309,12 @@ def postgres_version(ctx: Ctx) -> Iterator[Finding]:
         tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
         major = re.search(r"\d+", tag)
         if major is None or int(major.group()) != want:
-            yield Finding("postgres-version", f"{name}: Image „{image}“ hat nicht die "
-                          f"Postgres-Hauptversion {want} der Matrix", ctx.where("services", name, "image"),
-                          ctx.doc("compose", "postgres-version"))
+            yield Finding(
+                "postgres-version",
+                f"{name}: Image „{image}“ hat nicht die Postgres-Hauptversion {want} der Matrix",
+                ctx.where("services", name, "image"),
+                ctx.doc("compose", "postgres-version"),
+            )
 
 
 @rule
@@ -268,11 +323,19 @@ def postgres_ready_over_tcp(ctx: Ctx) -> Iterator[Finding]:
         test = (ctx.services[name].get("healthcheck") or {}).get("test")
         words = test if isinstance(test, list) else str(test or "").split()
         words = [str(w) for w in words]
-        if "pg_isready" not in words or "-h" not in words or words[words.index("-h") + 1:][:1] in ([], ["/var/run/postgresql"]):
-            yield Finding("postgres-bereit-tcp", f"{name}: der Healthcheck muss "
-                          "pg_isready über TCP (-h <adresse>) fragen; der Unix-Socket antwortet schon während der "
-                          "Initialisierung", ctx.where("services", name, "healthcheck"),
-                          ctx.doc("compose", "postgres-bereit-tcp"))
+        if (
+            "pg_isready" not in words
+            or "-h" not in words
+            or words[words.index("-h") + 1 :][:1] in ([], ["/var/run/postgresql"])
+        ):
+            yield Finding(
+                "postgres-bereit-tcp",
+                f"{name}: der Healthcheck muss "
+                "pg_isready über TCP (-h <adresse>) fragen; der Unix-Socket antwortet schon während der "
+                "Initialisierung",
+                ctx.where("services", name, "healthcheck"),
+                ctx.doc("compose", "postgres-bereit-tcp"),
+            )
 
 
 @rule
@@ -283,24 +346,40 @@ def start_when_healthy(ctx: Ctx) -> Iterator[Finding]:
         if deps is None:
             continue
         if not isinstance(deps, dict):
-            yield Finding("start-erst-wenn-gesund", f"{name}: depends_on als Liste "
-                          "wartet nur auf den Start, nicht auf Bereitschaft (condition: service_healthy fehlt)",
-                          ctx.where("services", name, "depends_on"), doc)
+            yield Finding(
+                "start-erst-wenn-gesund",
+                f"{name}: depends_on als Liste "
+                "wartet nur auf den Start, nicht auf Bereitschaft (condition: service_healthy fehlt)",
+                ctx.where("services", name, "depends_on"),
+                doc,
+            )
             continue
         for dep, spec in deps.items():
             condition = spec.get("condition") if isinstance(spec, dict) else None
             if condition != HEALTHY:
-                yield Finding("start-erst-wenn-gesund", f"{name} → {dep}: condition ist "
-                              f"„{condition}“, erwartet {HEALTHY}", ctx.where("services", name, "depends_on", dep), doc)
+                yield Finding(
+                    "start-erst-wenn-gesund",
+                    f"{name} → {dep}: condition ist „{condition}“, erwartet {HEALTHY}",
+                    ctx.where("services", name, "depends_on", dep),
+                    doc,
+                )
             elif not (ctx.services.get(dep) or {}).get("healthcheck"):
-                yield Finding("start-erst-wenn-gesund", f"{name} wartet auf {dep}, "
-                              f"aber {dep} hat keinen Healthcheck", ctx.where("services", name, "depends_on", dep), doc)
+                yield Finding(
+                    "start-erst-wenn-gesund",
+                    f"{name} wartet auf {dep}, aber {dep} hat keinen Healthcheck",
+                    ctx.where("services", name, "depends_on", dep),
+                    doc,
+                )
     for service in ctx.stage.services:
         deps = (ctx.services.get(service.name) or {}).get("depends_on") or {}
         for other in service.starts_after:
             if other not in deps:
-                yield Finding("start-erst-wenn-gesund", f"{service.name} muss auf {other} "
-                              f"warten (startet_nach in der Matrix)", ctx.where("services", service.name), doc)
+                yield Finding(
+                    "start-erst-wenn-gesund",
+                    f"{service.name} muss auf {other} warten (startet_nach in der Matrix)",
+                    ctx.where("services", service.name),
+                    doc,
+                )
 
 
 @rule
@@ -312,11 +391,16 @@ def postgres_named_volume(ctx: Ctx) -> Iterator[Finding]:
     for name in ctx.of_role("postgres"):
         mounts = [str(m) for m in ctx.services[name].get("volumes") or []]
         if not any(m.split(":", 1)[0] in declared and m.split(":")[1:2] == [facts.postgres_daten_pfad] for m in mounts):
-            yield Finding("postgres-volume", f"{name}: Daten liegen nicht auf einem benannten "
-                          f"Volume unter {facts.postgres_daten_pfad}", ctx.where("services", name), doc)
+            yield Finding(
+                "postgres-volume",
+                f"{name}: Daten liegen nicht auf einem benannten Volume unter {facts.postgres_daten_pfad}",
+                ctx.where("services", name),
+                doc,
+            )
     if volume not in declared:
-        yield Finding("postgres-volume", f"Volume „{volume}“ ist nicht unter volumes deklariert",
-                      ctx.where("volumes"), doc)
+        yield Finding(
+            "postgres-volume", f"Volume „{volume}“ ist nicht unter volumes deklariert", ctx.where("volumes"), doc
+        )
 
 
 CHECKS = (("Leitplanken der Compose-Datei (Dev lokal)", compose_guardrails),)

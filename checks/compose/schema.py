@@ -14,10 +14,9 @@ import hashlib
 import importlib.util
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Mapping
 
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 from umgebungsmatrix.facts import Facts
@@ -127,8 +126,15 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return out or "(Wurzel)"
 
 
-_TYPES = {"string": "Text", "integer": "Ganzzahl", "number": "Zahl", "boolean": "true/false",
-          "object": "Zuordnung", "array": "Liste", "null": "null"}
+_TYPES = {
+    "string": "Text",
+    "integer": "Ganzzahl",
+    "number": "Zahl",
+    "boolean": "true/false",
+    "object": "Zuordnung",
+    "array": "Liste",
+    "null": "null",
+}
 
 
 def german(error: Any) -> str:
@@ -158,6 +164,4 @@ def german(error: Any) -> str:
     return f"verletzt die Regel „{kind}“ der Compose Specification ({error.message})"
 
 
-CHECKS = (
-    ("Compose-Datei gegen die Compose Specification (JSON Schema)", compose_schema),
-)
+CHECKS = (("Compose-Datei gegen die Compose Specification (JSON Schema)", compose_schema),)

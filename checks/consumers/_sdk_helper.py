@@ -40,10 +40,10 @@ import sys
 import tempfile
 import warnings
 
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 from _typed import scalar_records, typed  # noqa: E402  (shared with yaml_versions.py)
+
 sys.path.remove(_HERE)  # our gcloud.py must not shadow the SDK's lib/gcloud.py
 
 
@@ -129,8 +129,7 @@ def op_argdict(request):
     from googlecloudsdk.calliope import arg_parsers
     from googlecloudsdk.command_lib.functions.v2.deploy import env_vars_util
 
-    parse = arg_parsers.ArgDict(key_type=env_vars_util.EnvVarKeyType,
-                                value_type=env_vars_util.EnvVarValueType)
+    parse = arg_parsers.ArgDict(key_type=env_vars_util.EnvVarKeyType, value_type=env_vars_util.EnvVarValueType)
     answers = []
     for value in request["values"]:
         try:
@@ -151,11 +150,23 @@ def op_split_env(request):
     for cli, arg in zip(parsed, direct):
         if cli["ok"]:
             env = cli["args"].get(flag, {})
-            answers.append({"ok": True, "env": [[k, v] for k, v in env.items()],
-                            "argdict": arg.get("env"), "argdict_error": arg.get("error")})
+            answers.append(
+                {
+                    "ok": True,
+                    "env": [[k, v] for k, v in env.items()],
+                    "argdict": arg.get("env"),
+                    "argdict_error": arg.get("error"),
+                }
+            )
         else:
-            answers.append({"ok": False, "output": cli.get("output", ""),
-                            "code": cli.get("code"), "argdict_error": arg.get("error")})
+            answers.append(
+                {
+                    "ok": False,
+                    "output": cli.get("output", ""),
+                    "code": cli.get("code"),
+                    "argdict_error": arg.get("error"),
+                }
+            )
     return answers
 
 
@@ -181,7 +192,7 @@ def op_yaml(request):
             roots = []
             while loader.check_node():
                 roots.append(loader.get_node())
-            entry["scalars"] = scalar_records(lambda n: loader.construct_object(n, deep=True), roots)
+            entry["scalars"] = scalar_records(lambda n, loader=loader: loader.construct_object(n, deep=True), roots)
             loader.dispose()
         except Exception as exc:
             entry.setdefault("error", str(exc))
@@ -195,8 +206,9 @@ def main(argv):
     _setup(root)
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
-    answers = {"parse": op_parse, "argdict": op_argdict, "split_env": op_split_env,
-               "yaml": op_yaml}[request["op"]](request)
+    answers = {"parse": op_parse, "argdict": op_argdict, "split_env": op_split_env, "yaml": op_yaml}[request["op"]](
+        request
+    )
     with open(answer_path, "w", encoding="utf-8") as handle:
         json.dump(answers, handle)
 

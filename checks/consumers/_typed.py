@@ -40,7 +40,7 @@ def typed(value):
 def _path(parts):
     text = ""
     for part in parts:
-        text += "[%d]" % part if isinstance(part, int) else ("." if text else "") + str(part)
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
     return text
 
 
@@ -65,8 +65,16 @@ def scalar_records(construct, roots):
                     value = typed(construct(node))
                 except Exception:  # e.g. '=' (tag:yaml.org,2002:value): no constructor
                     value = ["unlesbar", node.tag]
-            out.append({"line": node.start_mark.line + 1, "column": node.start_mark.column + 1,
-                        "key": is_key, "path": _path(parts), "tag": node.tag, "value": value})
+            out.append(
+                {
+                    "line": node.start_mark.line + 1,
+                    "column": node.start_mark.column + 1,
+                    "key": is_key,
+                    "path": _path(parts),
+                    "tag": node.tag,
+                    "value": value,
+                }
+            )
         elif kind == "SequenceNode":
             for index, item in enumerate(node.value):
                 walk(item, parts + [index], False)

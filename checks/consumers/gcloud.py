@@ -82,12 +82,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 HELPER = Path(__file__).with_name("_sdk_helper.py")
 
@@ -107,7 +108,8 @@ STOP_NO_ACCOUNT = re.compile(r"You do not currently have an active account selec
 STOP_NETWORK = re.compile(
     r"gcloud crashed \((?:ConnectionError|TransportError|ServerNotFoundError)\)"
     r"|Failed to resolve|Temporary failure in name resolution|Name or service not known"
-    r"|Network is unreachable|Unable to find the server at|Max retries exceeded")
+    r"|Network is unreachable|Unable to find the server at|Max retries exceeded"
+)
 #: gcloud's log line written after the arguments were parsed.
 PARSED_MARKER = re.compile(r"Running \[(gcloud(?:\.[\w-]+)+)\] with arguments: ")
 _ERROR_START = re.compile(r"^ERROR: ", re.M)
@@ -122,28 +124,28 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class GcloudSDK:
-    gcloud: Path      # the gcloud launcher that was found (symlinks resolved)
-    root: Path        # SDK root: lib/, platform/, VERSION
-    python: Path      # the interpreter gcloud runs on (bundled if usable)
-    version: str      # contents of VERSION, e.g. "528.0.0"
+    gcloud: Path  # the gcloud launcher that was found (symlinks resolved)
+    root: Path  # SDK root: lib/, platform/, VERSION
+    python: Path  # the interpreter gcloud runs on (bundled if usable)
+    version: str  # contents of VERSION, e.g. "528.0.0"
 
 
 @dataclass(frozen=True)
 class GcloudResult:
     """One real gcloud call and gcloud's verdict on it."""
 
-    argv: tuple[str, ...]        # without the leading "gcloud"
+    argv: tuple[str, ...]  # without the leading "gcloud"
     verdict: Verdict
-    reason: str                  # German: which rule decided
-    message: str                 # gcloud's own final ERROR block ("" if none)
+    reason: str  # German: which rule decided
+    message: str  # gcloud's own final ERROR block ("" if none)
     returncode: int
     stdout: str
     stderr: str
-    parsed: bool                 # the "Running [...] with arguments" log line exists
-    command: str                 # e.g. "gcloud.run.services.replace" ("" if unknown)
+    parsed: bool  # the "Running [...] with arguments" log line exists
+    command: str  # e.g. "gcloud.run.services.replace" ("" if unknown)
     seconds: float
     files: Mapping[str, str] = field(default_factory=dict)  # file args as read at call time
-    env: Mapping[str, str] = field(default_factory=dict)    # CLOUDSDK_* seen by the call (scripts)
+    env: Mapping[str, str] = field(default_factory=dict)  # CLOUDSDK_* seen by the call (scripts)
 
     @property
     def accepted(self) -> bool:
@@ -170,7 +172,8 @@ class EnvVarsSyntaxError(ValueError):
 
 # --------------------------------------------------------------------------- locate
 
-@lru_cache(maxsize=None)
+
+@cache
 def find_gcloud() -> GcloudSDK | None:
     """The Google Cloud CLI on PATH, or None.
 
@@ -214,7 +217,7 @@ def install_hint() -> str:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def isolation_prefix() -> tuple[str, ...] | None:
     """Command prefix for "no network": ``unshare -n`` (root) or ``unshare -rn``
     (unprivileged user namespace); None when neither works here."""
@@ -233,8 +236,10 @@ def skip_reason() -> str | None:
     if find_gcloud() is None:
         return "Google Cloud CLI (gcloud) nicht gefunden – die echten gcloud-Prüfungen entfallen.\n" + install_hint()
     if isolation_prefix() is None:
-        return ("Netzwerk-Isolation nicht möglich (`unshare -n` bzw. `unshare -rn` schlägt fehl) – "
-                "gcloud wird hier nicht ohne Netz gestartet, die echten gcloud-Prüfungen entfallen.")
+        return (
+            "Netzwerk-Isolation nicht möglich (`unshare -n` bzw. `unshare -rn` schlägt fehl) – "
+            "gcloud wird hier nicht ohne Netz gestartet, die echten gcloud-Prüfungen entfallen."
+        )
     return None
 
 
@@ -263,22 +268,23 @@ def base_env(home: Path, config: Path | None = None) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- verdicts
 
+
 def error_block(stderr: str) -> str:
     """gcloud's last ``ERROR: …`` block, without usage and feedback hints."""
     starts = [m.start() for m in _ERROR_START.finditer(stderr)]
     if not starts:
         return ""
-    block = stderr[starts[-1]:]
+    block = stderr[starts[-1] :]
     end = _ERROR_END.search(block)
-    return (block[:end.start()] if end else block).strip()
+    return (block[: end.start()] if end else block).strip()
 
 
 class Classification(NamedTuple):
     verdict: Verdict
-    reason: str      # German: which rule decided
-    message: str     # gcloud's final ERROR block
-    command: str     # "gcloud.run.deploy" ("" if unknown)
-    parsed: bool     # the log shows "Running [...] with arguments"
+    reason: str  # German: which rule decided
+    message: str  # gcloud's final ERROR block
+    command: str  # "gcloud.run.deploy" ("" if unknown)
+    parsed: bool  # the log shows "Running [...] with arguments"
 
 
 def classify(returncode: int, stderr: str, log_text: str | None) -> Classification:
@@ -325,8 +331,14 @@ def _strip_gcloud(argv: Sequence[str]) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- single calls
 
-def run_offline(argv: Sequence[str], files: Mapping[str, str | bytes] | None = None, *,
-                env: Mapping[str, str] | None = None, timeout: float = 120) -> GcloudResult:
+
+def run_offline(
+    argv: Sequence[str],
+    files: Mapping[str, str | bytes] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> GcloudResult:
     """Run ``gcloud ARGV`` offline with a throw-away config and classify it.
 
     ``files`` (relative name -> content) are written into a temp directory that
@@ -347,13 +359,30 @@ def run_offline(argv: Sequence[str], files: Mapping[str, str | bytes] | None = N
             snapshot[name] = data.decode("utf-8", "replace")
         full_env = {**base_env(Path(tmp), config), **(env or {})}
         start = time.perf_counter()
-        proc = subprocess.run([*isolation_prefix(), str(sdk.gcloud), *argv], cwd=work, env=full_env,
-                              capture_output=True, text=True, errors="replace", timeout=timeout)
+        proc = subprocess.run(
+            [*isolation_prefix(), str(sdk.gcloud), *argv],
+            cwd=work,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
         seconds = time.perf_counter() - start
         c = classify(proc.returncode, proc.stderr, _log_text(config))
-    return GcloudResult(argv=argv, verdict=c.verdict, reason=c.reason, message=c.message,
-                        returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
-                        parsed=c.parsed, command=c.command, seconds=seconds, files=snapshot)
+    return GcloudResult(
+        argv=argv,
+        verdict=c.verdict,
+        reason=c.reason,
+        message=c.message,
+        returncode=proc.returncode,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        parsed=c.parsed,
+        command=c.command,
+        seconds=seconds,
+        files=snapshot,
+    )
 
 
 def default_workers() -> int:
@@ -361,8 +390,9 @@ def default_workers() -> int:
     return max(2, os.cpu_count() or 2)
 
 
-def run_many(calls: Iterable[Sequence[str] | Call], *, max_workers: int | None = None,
-             timeout: float = 120) -> list[GcloudResult]:
+def run_many(
+    calls: Iterable[Sequence[str] | Call], *, max_workers: int | None = None, timeout: float = 120
+) -> list[GcloudResult]:
     """:func:`run_offline` for many calls in a thread pool; results in input order.
 
     Each item is an argv or a :class:`Call` (argv + files)."""
@@ -375,6 +405,7 @@ def run_many(calls: Iterable[Sequence[str] | Call], *, max_workers: int | None =
 
 # --------------------------------------------------------------------------- gcloud's own parser
 
+
 def _helper(op: str, payload: Mapping[str, Any], timeout: float = 300) -> list[dict[str, Any]]:
     """One batch through _sdk_helper.py in gcloud's own Python (offline)."""
     sdk = require()
@@ -385,9 +416,16 @@ def _helper(op: str, payload: Mapping[str, Any], timeout: float = 300) -> list[d
         request.write_text(json.dumps({"op": op, **payload}), encoding="utf-8")
         proc = subprocess.run(
             [*isolation_prefix(), str(sdk.python), "-I", str(HELPER), str(sdk.root), str(request), str(answer)],
-            env=base_env(tmp_path, config), capture_output=True, text=True, errors="replace", timeout=timeout)
+            env=base_env(tmp_path, config),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
         if proc.returncode != 0 or not answer.is_file():
-            raise RuntimeError(f"SDK-Hilfsprozess ({op}) fehlgeschlagen, Exit {proc.returncode}:\n{proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"SDK-Hilfsprozess ({op}) fehlgeschlagen, Exit {proc.returncode}:\n{proc.stderr[-2000:]}"
+            )
         return json.loads(answer.read_text(encoding="utf-8"))
 
 
@@ -397,9 +435,9 @@ class ParsedArgv:
 
     argv: tuple[str, ...]
     ok: bool
-    command: str                     # "gcloud.run.deploy"
-    args: Mapping[str, Any]          # {"--set-env-vars": {...}, "SERVICE": "web", ...}
-    message: str                     # gcloud's ERROR block when not ok
+    command: str  # "gcloud.run.deploy"
+    args: Mapping[str, Any]  # {"--set-env-vars": {...}, "SERVICE": "web", ...}
+    message: str  # gcloud's ERROR block when not ok
 
 
 def parse_argvs(argvs: Iterable[Sequence[str]]) -> list[ParsedArgv]:
@@ -412,9 +450,16 @@ def parse_argvs(argvs: Iterable[Sequence[str]]) -> list[ParsedArgv]:
     if not argvs:
         return []
     answers = _helper("parse", {"argvs": [list(a) for a in argvs]})
-    return [ParsedArgv(argv=a, ok=ans["ok"], command=ans.get("command", ""), args=ans.get("args", {}),
-                       message=error_block(ans.get("output", "")) or ans.get("exception", ""))
-            for a, ans in zip(argvs, answers)]
+    return [
+        ParsedArgv(
+            argv=a,
+            ok=ans["ok"],
+            command=ans.get("command", ""),
+            args=ans.get("args", {}),
+            message=error_block(ans.get("output", "")) or ans.get("exception", ""),
+        )
+        for a, ans in zip(argvs, answers)
+    ]
 
 
 #: argv prefixes for the commands deploy.sh uses with --set-env-vars
@@ -424,8 +469,9 @@ ENV_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def split_env_vars_many(values: Sequence[str], command: str = "run deploy"
-                        ) -> list[dict[str, str] | EnvVarsSyntaxError]:
+def split_env_vars_many(
+    values: Sequence[str], command: str = "run deploy"
+) -> list[dict[str, str] | EnvVarsSyntaxError]:
     """:func:`split_env_vars` for many values in one SDK process.
 
     Each value is parsed as ``gcloud <command> … --set-env-vars=VALUE`` by the
@@ -437,7 +483,7 @@ def split_env_vars_many(values: Sequence[str], command: str = "run deploy"
     out: list[dict[str, str] | EnvVarsSyntaxError] = []
     for value, ans in zip(values, answers):
         if ans["ok"]:
-            env = {k: v for k, v in ans["env"]}
+            env = dict(ans["env"])
             if ans.get("argdict") is None or dict(ans["argdict"]) != env:
                 raise RuntimeError(f"CLI und ArgDict uneinig für {value!r}: {env!r} / {ans!r}")
             out.append(env)
@@ -462,8 +508,6 @@ def split_env_vars(flag_value: str, command: str = "run deploy") -> dict[str, st
 # --------------------------------------------------------------------------- deploy scripts
 
 # ENV_DELIMITERS and ENV_VARS_BASH live with the deploy script generator (one place).
-from umgebungsmatrix.artifacts.shell import ENV_DELIMITERS, ENV_VARS_BASH  # noqa: E402
-
 
 
 @dataclass(frozen=True)
@@ -536,14 +580,28 @@ def _read_calls(rec: Path) -> list[GcloudResult]:
             c = Classification(Verdict.REJECTED, "Aufruf nicht beendet", "", "", False)
         else:
             c = classify(returncode, stderr, _log_text(d / "config"))
-        results.append(GcloudResult(argv=argv, verdict=c.verdict, reason=c.reason, message=c.message,
-                                    returncode=returncode, stdout=stdout, stderr=stderr, parsed=c.parsed,
-                                    command=c.command, seconds=seconds, files=files, env=env))
+        results.append(
+            GcloudResult(
+                argv=argv,
+                verdict=c.verdict,
+                reason=c.reason,
+                message=c.message,
+                returncode=returncode,
+                stdout=stdout,
+                stderr=stderr,
+                parsed=c.parsed,
+                command=c.command,
+                seconds=seconds,
+                files=files,
+                env=env,
+            )
+        )
     return results
 
 
-def run_script_offline(script: str | os.PathLike[str], env: Mapping[str, str], args: Sequence[str] = (), *,
-                       timeout: float = 600) -> ScriptRun:
+def run_script_offline(
+    script: str | os.PathLike[str], env: Mapping[str, str], args: Sequence[str] = (), *, timeout: float = 600
+) -> ScriptRun:
     """Run a deploy script offline with the REAL gcloud judging every call.
 
     The script runs with ``bash`` under ``unshare -n`` in a scrubbed
@@ -561,23 +619,39 @@ def run_script_offline(script: str | os.PathLike[str], env: Mapping[str, str], a
         for d in (rec, bindir, home):
             d.mkdir()
         wrapper = bindir / "gcloud"
-        wrapper.write_text(_WRAPPER.replace("__REC__", _sh_quote(str(rec)))
-                           .replace("__REAL__", _sh_quote(str(sdk.gcloud))))
+        wrapper.write_text(
+            _WRAPPER.replace("__REC__", _sh_quote(str(rec))).replace("__REAL__", _sh_quote(str(sdk.gcloud)))
+        )
         wrapper.chmod(0o755)
         full_env = base_env(home)
         full_env["PATH"] = f"{bindir}:{full_env['PATH']}"
         full_env.update(env)
         start = time.perf_counter()
-        proc = subprocess.run([*isolation_prefix(), "bash", str(script), *args], cwd=script.parent,
-                              env=full_env, capture_output=True, text=True, errors="replace", timeout=timeout)
+        proc = subprocess.run(
+            [*isolation_prefix(), "bash", str(script), *args],
+            cwd=script.parent,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
         seconds = time.perf_counter() - start
         calls = _read_calls(rec)
-    return ScriptRun(script=str(script), args=tuple(args), returncode=proc.returncode, stdout=proc.stdout,
-                     stderr=proc.stderr, calls=calls, seconds=seconds)
+    return ScriptRun(
+        script=str(script),
+        args=tuple(args),
+        returncode=proc.returncode,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        calls=calls,
+        seconds=seconds,
+    )
 
 
-def run_scripts_offline(runs: Iterable[tuple[str | os.PathLike[str], Mapping[str, str], Sequence[str]]], *,
-                        max_workers: int | None = None) -> list[ScriptRun]:
+def run_scripts_offline(
+    runs: Iterable[tuple[str | os.PathLike[str], Mapping[str, str], Sequence[str]]], *, max_workers: int | None = None
+) -> list[ScriptRun]:
     """Several :func:`run_script_offline` at once (e.g. one per deploy target)."""
     runs = list(runs)
     require()

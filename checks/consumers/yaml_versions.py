@@ -51,8 +51,9 @@ merge-key effects show up as document-level disagreements.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml as pyyaml
 
@@ -71,10 +72,10 @@ class Reading:
     """One reader's view of a text."""
 
     reader: str
-    documents: list[Any] | None          # typed documents (see _typed.typed), None on error
+    documents: list[Any] | None  # typed documents (see _typed.typed), None on error
     error: str | None
-    scalars: list[dict[str, Any]]        # _typed.scalar_records
-    detail: str = ""                     # e.g. "ruamel 0.15.93, version 1.1"
+    scalars: list[dict[str, Any]]  # _typed.scalar_records
+    detail: str = ""  # e.g. "ruamel 0.15.93, version 1.1"
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,9 @@ class Disagreement:
     line: int
     column: int
     path: str
-    text: str                            # the scalar as written (plain), "" for documents
+    text: str  # the scalar as written (plain), "" for documents
     key: bool
-    readings: Mapping[str, str]          # reader -> German description
+    readings: Mapping[str, str]  # reader -> German description
     typed: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
@@ -99,6 +100,7 @@ class Disagreement:
 
 
 # --------------------------------------------------------------------------- readers
+
 
 def _silent(func: Callable[[], Any]) -> Any:
     with warnings.catch_warnings():
@@ -160,9 +162,16 @@ def read_gcloud_many(texts: Sequence[str]) -> list[Reading]:
     if not texts:
         return []
     answers = _helper("yaml", {"texts": list(texts)})
-    return [Reading("gcloud", a.get("documents") if "error" not in a else None, a.get("error"),
-                    a.get("scalars", []), f"ruamel.yaml {a['ruamel']}, Version {a['version']}")
-            for a in answers]
+    return [
+        Reading(
+            "gcloud",
+            a.get("documents") if "error" not in a else None,
+            a.get("error"),
+            a.get("scalars", []),
+            f"ruamel.yaml {a['ruamel']}, Version {a['version']}",
+        )
+        for a in answers
+    ]
 
 
 def gcloud_available() -> bool:
@@ -199,6 +208,7 @@ def read_all(texts: Sequence[str], readers: Iterable[str] | None = None) -> list
 
 # --------------------------------------------------------------------------- comparison
 
+
 def describe(value: Any) -> str:
     """German description of a typed value."""
     kind = value[0]
@@ -233,8 +243,9 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
     for i, (x, y) in enumerate(zip(a[1], b[1])):
         if a[0] == "map":
             label = x[0][1] if len(x[0]) > 1 else x[0][0]
-            found = _first_difference(x[0], y[0], f"{path}.{label} (Schlüssel)") or \
-                _first_difference(x[1], y[1], f"{path}.{label}" if path else str(label))
+            found = _first_difference(x[0], y[0], f"{path}.{label} (Schlüssel)") or _first_difference(
+                x[1], y[1], f"{path}.{label}" if path else str(label)
+            )
         else:
             found = _first_difference(x, y, f"{path}[{i}]")
         if found:
@@ -258,17 +269,32 @@ def disagreements(readings: Mapping[str, Reading], text: str = "") -> list[Disag
             continue
         first = next(iter(recs.values()))
         written = _source_token(lines, line, column)
-        found.append(Disagreement(
-            line=line, column=column, path=first["path"], text=written, key=key,
-            readings={n: describe(recs[n]["value"]) if n in recs else "fehlt" for n in readable},
-            typed={n: recs[n]["value"] for n in recs}))
+        found.append(
+            Disagreement(
+                line=line,
+                column=column,
+                path=first["path"],
+                text=written,
+                key=key,
+                readings={n: describe(recs[n]["value"]) if n in recs else "fehlt" for n in readable},
+                typed={n: recs[n]["value"] for n in recs},
+            )
+        )
     scalar_found = bool(found)
     errors = {n: r.error for n, r in readings.items() if r.error}
     if errors and len(errors) < len(names):
-        found.append(Disagreement(
-            line=0, column=0, path="", text="", key=False,
-            readings={n: (f"Fehler: {_short(readings[n].error)}" if readings[n].error else "lesbar")
-                      for n in names}))
+        found.append(
+            Disagreement(
+                line=0,
+                column=0,
+                path="",
+                text="",
+                key=False,
+                readings={
+                    n: (f"Fehler: {_short(readings[n].error)}" if readings[n].error else "lesbar") for n in names
+                },
+            )
+        )
     if not scalar_found and len(readable) > 1:
         # same scalars, different documents: duplicate keys (PyYAML keeps the
         # last, gcloud's ruamel 0.15 the first), merge keys, …
@@ -278,25 +304,35 @@ def disagreements(readings: Mapping[str, Reading], text: str = "") -> list[Disag
             other = readings[name].documents
             if other != base:
                 where = _first_difference(["seq", base], ["seq", other])
-                found.append(Disagreement(
-                    line=0, column=0, path=where, text="", key=False,
-                    readings={first: "Dokument wie gelesen", name: f"anderes Dokument, zuerst bei {where}"}))
+                found.append(
+                    Disagreement(
+                        line=0,
+                        column=0,
+                        path=where,
+                        text="",
+                        key=False,
+                        readings={first: "Dokument wie gelesen", name: f"anderes Dokument, zuerst bei {where}"},
+                    )
+                )
     return found
 
 
 def _short(error: str | None, limit: int = 240) -> str:
     """A YAML error in one line: its problem lines, without the source excerpts."""
-    keep = [ln.strip() for ln in (error or "").splitlines()
-            if ln.strip() and not ln.startswith("    ") and "^" not in ln and "#" not in ln[:2]]
+    keep = [
+        ln.strip()
+        for ln in (error or "").splitlines()
+        if ln.strip() and not ln.startswith("    ") and "^" not in ln and "#" not in ln[:2]
+    ]
     text = " ".join(keep)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _source_token(lines: list[str], line: int, column: int) -> str:
     """The scalar as written, for messages (up to ': ', ' #', ',' in flows, or line end)."""
     if not 0 < line <= len(lines):
         return ""
-    rest = lines[line - 1][column - 1:]
+    rest = lines[line - 1][column - 1 :]
     if rest[:1] in ("'", '"'):
         return rest.split(rest[0], 2)[1] if rest.count(rest[0]) >= 2 else rest
     for stop in (": ", " #", ", ", ",", "]", "}"):
@@ -319,6 +355,7 @@ def compare(text: str, readers: Iterable[str] | None = None) -> list[Disagreemen
 
 # --------------------------------------------------------------------------- matrix input check
 
+
 def _as_value_hint(d: Disagreement) -> str:
     """A spelling for the non-text meaning, offered only if PyYAML, ruamel 1.2
     and ruamel 1.1 (gcloud's mode) verifiably read it the same."""
@@ -333,8 +370,9 @@ def _as_value_hint(d: Disagreement) -> str:
     if not candidate:
         return ""
     probe = f"x: {candidate}\n"
-    views = {json_key(r.documents) for r in (read_pyyaml(probe), read_ruamel(probe, (1, 2)),
-                                              read_ruamel(probe, (1, 1)))}
+    views = {
+        json_key(r.documents) for r in (read_pyyaml(probe), read_ruamel(probe, (1, 2)), read_ruamel(probe, (1, 1)))
+    }
     return f"; {meaning}: {candidate} schreiben" if len(views) == 1 else ""
 
 
@@ -365,8 +403,10 @@ def spellings_11_only(text: str, filename: str = "<yaml>", readers: Iterable[str
             continue
         views = ", ".join(f"{READERS.get(r, r)} liest {desc}" for r, desc in d.readings.items())
         what = "Schlüssel" if d.key else "Wert"
-        out.append(f"{where}: {what} {d.text} ist mehrdeutig ({views}). "
-                   f"Als Text gemeint: in Anführungszeichen setzen – '{d.text}'{_as_value_hint(d)}.")
+        out.append(
+            f"{where}: {what} {d.text} ist mehrdeutig ({views}). "
+            f"Als Text gemeint: in Anführungszeichen setzen – '{d.text}'{_as_value_hint(d)}."
+        )
     return out
 
 

@@ -27,8 +27,20 @@ from .parse import SchemaSyntaxError, load_schema, parse_schema, pg_type
 from .paths import display_path, schema_file
 from .rules import OPCLASS, RULES, SYNTAX_RULE, Rule
 from .structure import (
-    VECTOR_METHODS, VECTOR_TYPES, Column, Extension, Index, IndexColumn, Policy, PolicyDrop,
-    QualifiedName, RlsChange, SchemaSql, SearchPath, Statement, Table,
+    VECTOR_METHODS,
+    VECTOR_TYPES,
+    Column,
+    Extension,
+    Index,
+    IndexColumn,
+    Policy,
+    PolicyDrop,
+    QualifiedName,
+    RlsChange,
+    SchemaSql,
+    SearchPath,
+    Statement,
+    Table,
 )
 
 
@@ -37,8 +49,13 @@ def check_schema(schema: SchemaSql, rag: Rag) -> list[Finding]:
     return [finding for rule in RULES for finding in rule.run(schema, rag)]
 
 
-_LAZY = {"SchemaReport": "report", "check_schema_text": "report", "SemanticResult": "semantics",
-         "run_semantics": "semantics", "semantic_findings": "semantics"}
+_LAZY = {
+    "SchemaReport": "report",
+    "check_schema_text": "report",
+    "SemanticResult": "semantics",
+    "run_semantics": "semantics",
+    "semantic_findings": "semantics",
+}
 
 
 def __getattr__(name: str):
@@ -51,9 +68,35 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "OPCLASS", "RULES", "SYNTAX_RULE", "VECTOR_METHODS", "VECTOR_TYPES", "Column", "Extension", "Finding",
-    "Index", "IndexColumn", "Policy", "PolicyDrop", "QualifiedName", "RlsChange", "Rule", "SchemaReport",
-    "SchemaSql", "SchemaSyntaxError", "SearchPath", "SemanticResult", "Statement", "Table", "check_schema",
-    "check_schema_text", "display_path", "load_schema", "parse_schema", "pg_type", "run_semantics",
-    "schema_file", "semantic_findings",
+    "OPCLASS",
+    "RULES",
+    "SYNTAX_RULE",
+    "VECTOR_METHODS",
+    "VECTOR_TYPES",
+    "Column",
+    "Extension",
+    "Finding",
+    "Index",
+    "IndexColumn",
+    "Policy",
+    "PolicyDrop",
+    "QualifiedName",
+    "RlsChange",
+    "Rule",
+    "SchemaReport",
+    "SchemaSql",
+    "SchemaSyntaxError",
+    "SearchPath",
+    "SemanticResult",
+    "Statement",
+    "Table",
+    "check_schema",
+    "check_schema_text",
+    "display_path",
+    "load_schema",
+    "parse_schema",
+    "pg_type",
+    "run_semantics",
+    "schema_file",
+    "semantic_findings",
 ]

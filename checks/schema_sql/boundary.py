@@ -44,4 +44,4 @@ def scratch_unavailable() -> type[Exception]:
     return ScratchUnavailable
 
 
-__all__ = ["DOCS_DIR", "Finding", "Matrix", "ROOT", "Rag", "load_matrix", "scratch_postgres", "scratch_unavailable"]
+__all__ = ["DOCS_DIR", "ROOT", "Finding", "Matrix", "Rag", "load_matrix", "scratch_postgres", "scratch_unavailable"]

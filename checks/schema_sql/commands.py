@@ -13,7 +13,7 @@ judges its validity (semantics.py).
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -73,8 +73,12 @@ class Cursor:
             raise CommandSyntaxError(self.current(), f"erwartet „{' '.join(words)}“")
 
     def name(self) -> str:
-        if self.at_end() or self.current().token_type in (TokenType.L_PAREN, TokenType.R_PAREN,
-                                                           TokenType.COMMA, TokenType.DOT):
+        if self.at_end() or self.current().token_type in (
+            TokenType.L_PAREN,
+            TokenType.R_PAREN,
+            TokenType.COMMA,
+            TokenType.DOT,
+        ):
             raise CommandSyntaxError(self.current(), "erwartet einen Namen")
         token = self.tokens[self.pos]
         self.pos += 1
@@ -99,9 +103,9 @@ class Cursor:
             depth -= kind == TokenType.R_PAREN
             if depth == 0:
                 closing = self.tokens[i]
-                inner = self.tokens[self.pos + 1:i]
+                inner = self.tokens[self.pos + 1 : i]
                 self.pos = i + 1
-                return self.sql[opening.end + 1:closing.start].strip(), opening, inner
+                return self.sql[opening.end + 1 : closing.start].strip(), opening, inner
         raise CommandSyntaxError(opening, "schließende Klammer fehlt")
 
     def finish(self) -> None:
@@ -196,8 +200,9 @@ def _policy(cur: Cursor, line: int) -> Policy:
     if cur.accept("WITH", "CHECK"):
         check, check_tree = _expression(cur)
     cur.finish()
-    columns, settings = _references(using_tree if using_tree is not None else using,
-                                    check_tree if check_tree is not None else check)
+    columns, settings = _references(
+        using_tree if using_tree is not None else using, check_tree if check_tree is not None else check
+    )
     return Policy(name, table, command, permissive, tuple(roles), using, check, columns, settings, line)
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import gc
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -33,35 +33,64 @@ from sqlglot.tokens import Token, TokenType
 from .commands import CommandSyntaxError, parse_command
 from .statements import Piece, SchemaSyntaxError, split
 from .structure import (
-    Column, Extension, Index, IndexColumn, Policy, QualifiedName, RlsChange, SchemaSql, SearchPath,
-    Statement, Table,
+    Column,
+    Extension,
+    Index,
+    IndexColumn,
+    Policy,
+    QualifiedName,
+    RlsChange,
+    SchemaSql,
+    SearchPath,
+    Statement,
+    Table,
 )
 
 _DIALECT = Postgres()
 
 # sqlglot type -> PostgreSQL's format_type() spelling.
 _PG_TYPES = {
-    "BIGINT": "bigint", "INT": "integer", "SMALLINT": "smallint", "TEXT": "text",
-    "UUID": "uuid", "JSONB": "jsonb", "JSON": "json", "BOOLEAN": "boolean",
-    "TIMESTAMPTZ": "timestamp with time zone", "TIMESTAMP": "timestamp without time zone",
-    "TIMETZ": "time with time zone", "TIME": "time without time zone", "DATE": "date",
-    "INTERVAL": "interval", "DOUBLE": "double precision", "FLOAT": "real",
-    "DECIMAL": "numeric", "VARCHAR": "character varying", "CHAR": "character",
-    "VARBINARY": "bytea", "BINARY": "bytea", "INET": "inet",
-    "BIGSERIAL": "bigint", "SERIAL": "integer", "SMALLSERIAL": "smallint",
-    "VECTOR": "vector", "BIT": "bit",
+    "BIGINT": "bigint",
+    "INT": "integer",
+    "SMALLINT": "smallint",
+    "TEXT": "text",
+    "UUID": "uuid",
+    "JSONB": "jsonb",
+    "JSON": "json",
+    "BOOLEAN": "boolean",
+    "TIMESTAMPTZ": "timestamp with time zone",
+    "TIMESTAMP": "timestamp without time zone",
+    "TIMETZ": "time with time zone",
+    "TIME": "time without time zone",
+    "DATE": "date",
+    "INTERVAL": "interval",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "DECIMAL": "numeric",
+    "VARCHAR": "character varying",
+    "CHAR": "character",
+    "VARBINARY": "bytea",
+    "BINARY": "bytea",
+    "INET": "inet",
+    "BIGSERIAL": "bigint",
+    "SERIAL": "integer",
+    "SMALLSERIAL": "smallint",
+    "VECTOR": "vector",
+    "BIT": "bit",
 }
 _SERIALS = {"BIGSERIAL", "SERIAL", "SMALLSERIAL"}
 _RLS_ACTION = re.compile(r"\b(ENABLE|DISABLE|FORCE|NO\s+FORCE)\s+ROW\s+LEVEL\s+SECURITY\b", re.IGNORECASE)
-_BODY = re.compile(r"\bAS\s+(\$[A-Za-z_0-9]*\$)(.*?)\1|\bAS\s+'((?:[^']|'')*)'|\bBEGIN\s+ATOMIC\b(.*)",
-                   re.IGNORECASE | re.DOTALL)
+_BODY = re.compile(
+    r"\bAS\s+(\$[A-Za-z_0-9]*\$)(.*?)\1|\bAS\s+'((?:[^']|'')*)'|\bBEGIN\s+ATOMIC\b(.*)", re.IGNORECASE | re.DOTALL
+)
 _NAME = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?'
 _CREATE_TABLE_NAME = re.compile(
-    rf"CREATE\s+(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|UNLOGGED)\s+)*TABLE\s+(IF\s+NOT\s+EXISTS\s+)?({_NAME})",
-    re.IGNORECASE)
+    rf"CREATE\s+(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|UNLOGGED)\s+)*TABLE\s+(IF\s+NOT\s+EXISTS\s+)?({_NAME})", re.IGNORECASE
+)
 _ALTER_TABLE_NAME = re.compile(
     r'ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?)',
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @contextmanager
@@ -86,8 +115,8 @@ def split_statements(sql: str, path: str) -> list[list[Token]]:
 def _tokens(tokenizer, sql: str, piece: Piece) -> list[Token] | None:
     """sqlglot's tokens of one statement, positioned in the whole file; None if it cannot tokenize it."""
     try:
-        tokens = tokenizer.tokenize(sql[piece.start:piece.end])
-    except Exception:  # noqa: BLE001 - sqlglot failing on a statement is never fatal: PostgreSQL judges it
+        tokens = tokenizer.tokenize(sql[piece.start : piece.end])
+    except Exception:
         return None
     lines, columns, offset = piece.line - 1, piece.column - 1, piece.start
     for token in tokens:
@@ -108,7 +137,7 @@ def _without_only(tokens: list[Token]) -> tuple[list[Token], bool]:
         return tokens, False
     for i, token in enumerate(tokens[:-1]):
         if token.token_type == TokenType.ON and tokens[i + 1].text.upper() == "ONLY":
-            return tokens[:i + 1] + tokens[i + 2:], True
+            return tokens[: i + 1] + tokens[i + 2 :], True
     return tokens, False
 
 
@@ -190,15 +219,17 @@ def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
     unique = any(isinstance(k, exp.UniqueColumnConstraint) for k in kinds)
     not_null = primary or any(
         (isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null"))
-        or isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds)
+        or isinstance(k, exp.GeneratedAsIdentityColumnConstraint)
+        for k in kinds
+    )
     not_null = not_null or (isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
     line = coldef.this.meta.get("line", 0) if isinstance(coldef.this, exp.Identifier) else 0
     default = next((k.this for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     identity = any(isinstance(k, exp.GeneratedAsIdentityColumnConstraint) for k in kinds) or (
-        isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS)
+        isinstance(dtype, exp.DataType) and dtype.this.name in _SERIALS
+    )
     schema = type_schema(dtype) if isinstance(dtype, exp.DataType) else None
-    column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity,
-                    type_schema=schema)
+    column = Column(_name(coldef.this) or "", type_, base, args, not_null, line, default, identity, type_schema=schema)
     return column, primary, unique
 
 
@@ -290,8 +321,9 @@ class _Builder:
             if isinstance(prop, exp.PartitionedOfProperty) and isinstance(prop.this, exp.Table):
                 draft.partition_of = self.resolve(_qualified(prop.this))
             elif isinstance(prop, exp.InheritsProperty):
-                draft.inherits = tuple(self.resolve(_qualified(t)) for t in prop.expressions
-                                       if isinstance(t, exp.Table))
+                draft.inherits = tuple(
+                    self.resolve(_qualified(t)) for t in prop.expressions if isinstance(t, exp.Table)
+                )
             elif isinstance(prop, exp.PartitionedByProperty):
                 draft.partitioned = True
 
@@ -324,25 +356,26 @@ class _Builder:
             inner = key.this if isinstance(key, exp.Ordered) else key
             opclass = None
             if isinstance(inner, exp.Opclass):
-                opclass = _name(inner.expression.this if isinstance(inner.expression, exp.Table)
-                                else inner.expression)
+                opclass = _name(inner.expression.this if isinstance(inner.expression, exp.Table) else inner.expression)
                 inner = inner.this
             column = _name(inner.this) if isinstance(inner, exp.Column) else None
             columns.append(IndexColumn(column or inner.sql("postgres"), column, opclass))
         where = params.args.get("where")
         table = index.args.get("table")
-        self.indexes.append(Index(
-            name=_name(index.this),
-            table=self.resolve(_qualified(table)) if isinstance(table, exp.Table) else QualifiedName(None, ""),
-            method=(using.name if using is not None else "btree").lower(),
-            columns=tuple(columns),
-            unique=bool(node.args.get("unique")),
-            where=where.this.sql("postgres") if where is not None else None,
-            if_not_exists=bool(node.args.get("exists")),
-            line=line,
-            concurrently=bool(node.args.get("concurrently")),
-            only=only,
-        ))
+        self.indexes.append(
+            Index(
+                name=_name(index.this),
+                table=self.resolve(_qualified(table)) if isinstance(table, exp.Table) else QualifiedName(None, ""),
+                method=(using.name if using is not None else "btree").lower(),
+                columns=tuple(columns),
+                unique=bool(node.args.get("unique")),
+                where=where.this.sql("postgres") if where is not None else None,
+                if_not_exists=bool(node.args.get("exists")),
+                line=line,
+                concurrently=bool(node.args.get("concurrently")),
+                only=only,
+            )
+        )
 
     def _comment(self, node: exp.Comment) -> None:
         kind = (node.args.get("kind") or "").upper()
@@ -384,17 +417,17 @@ class _Builder:
                     draft.partition_of = self.resolve(_parse_name(parent.group(1)))
                 draft.partitioned = bool(re.search(r"\)\s*PARTITION\s+BY\b", text, re.IGNORECASE))
                 self.tables.setdefault(draft.name, draft)
-        if kind == "CREATE FUNCTION" or kind == "CREATE PROCEDURE":
-            name = re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([\w$.\"]+)", text,
-                            re.IGNORECASE)
+        if kind in {"CREATE FUNCTION", "CREATE PROCEDURE"}:
+            name = re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([\w$.\"]+)", text, re.IGNORECASE)
             if name:
                 self._function(name.group(1), text, line)
         if kind == "ALTER TABLE":
             table = _ALTER_TABLE_NAME.match(text)
             if table:
                 name = _parse_name(table.group(1))
-                changes = tuple(RlsChange(name, re.sub(r"\s+", " ", a.upper()), line)
-                                for a in _RLS_ACTION.findall(text))
+                changes = tuple(
+                    RlsChange(name, re.sub(r"\s+", " ", a.upper()), line) for a in _RLS_ACTION.findall(text)
+                )
                 for change in changes:
                     self.detail(change)
                 return changes
@@ -421,13 +454,24 @@ class _Builder:
             policies.setdefault(id(self.draft(policy.table)), []).append(policy)
         out = []
         for name, d in self.tables.items():
-            out.append(Table(
-                name=name, columns=tuple(d.columns), primary_key=d.primary_key, unique=tuple(d.unique),
-                indexes=tuple(indexes.get(id(d), ())),
-                policies=tuple(policies.get(id(d), ())),
-                rls_enabled=d.rls_enabled, rls_forced=d.rls_forced, if_not_exists=d.if_not_exists,
-                line=d.line, comment=d.comment, partition_of=d.partition_of, inherits=d.inherits,
-                partitioned=d.partitioned))
+            out.append(
+                Table(
+                    name=name,
+                    columns=tuple(d.columns),
+                    primary_key=d.primary_key,
+                    unique=tuple(d.unique),
+                    indexes=tuple(indexes.get(id(d), ())),
+                    policies=tuple(policies.get(id(d), ())),
+                    rls_enabled=d.rls_enabled,
+                    rls_forced=d.rls_forced,
+                    if_not_exists=d.if_not_exists,
+                    line=d.line,
+                    comment=d.comment,
+                    partition_of=d.partition_of,
+                    inherits=d.inherits,
+                    partitioned=d.partitioned,
+                )
+            )
         return tuple(out)
 
 
@@ -464,9 +508,13 @@ def _parse(sql: str, path: str, parts) -> SchemaSql:
     parser = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE)
     with _quiet_sqlglot():
         for number, piece in enumerate(parts.pieces):
-            text = sql[piece.start:piece.end]
-            common = dict(end_line=piece.end_line, words=piece.words, search_path=builder.search_path,
-                          copy_rows=piece.data_rows if piece.data is not None else None)
+            text = sql[piece.start : piece.end]
+            common = dict(
+                end_line=piece.end_line,
+                words=piece.words,
+                search_path=builder.search_path,
+                copy_rows=piece.data_rows if piece.data is not None else None,
+            )
             if piece.meta:
                 statements.append(Statement(number, piece.line, piece.column, piece.kind, text, meta=True, **common))
                 continue
@@ -480,8 +528,11 @@ def _parse(sql: str, path: str, parts) -> SchemaSql:
             if details:
                 for detail in details:
                     builder.detail(detail)
-                statements.append(Statement(number, piece.line, piece.column, piece.kind, text, None,
-                                            details[0], details=details, **common))
+                statements.append(
+                    Statement(
+                        number, piece.line, piece.column, piece.kind, text, None, details[0], details=details, **common
+                    )
+                )
                 continue
             node = None
             only = False
@@ -489,13 +540,24 @@ def _parse(sql: str, path: str, parts) -> SchemaSql:
                 tokens, only = _without_only(tokens)
                 try:
                     node = parser.parse(tokens, sql)[0]
-                except Exception:  # noqa: BLE001 - not parseable by sqlglot: kept as is, PostgreSQL judges it
+                except Exception:
                     node = None
             if node is None or isinstance(node, exp.Command):
                 changes = builder.opaque(piece.kind, text, piece.line)
-                statements.append(Statement(number, piece.line, piece.column, piece.kind, text, None,
-                                            changes[0] if changes else None, handled=False,
-                                            details=changes, **common))
+                statements.append(
+                    Statement(
+                        number,
+                        piece.line,
+                        piece.column,
+                        piece.kind,
+                        text,
+                        None,
+                        changes[0] if changes else None,
+                        handled=False,
+                        details=changes,
+                        **common,
+                    )
+                )
                 continue
             if only and isinstance(node, exp.Create) and isinstance(node.this, exp.Index):
                 builder._index(node, node.this, piece.line, only=True)

@@ -48,8 +48,14 @@ def _current(matrix: Matrix) -> tuple[str, SchemaSql | SchemaSyntaxError | OSErr
 def readable(facts: Facts, _artifacts: Artifacts) -> list[Finding]:
     shown, parsed = _current(facts.matrix)
     if isinstance(parsed, SchemaSyntaxError):
-        return [Finding(SYNTAX_RULE, f"nicht in Anweisungen zerlegbar: {parsed.message}",
-                        f"{parsed.path}:{parsed.line}:{parsed.column}", DOC_PAGE)]
+        return [
+            Finding(
+                SYNTAX_RULE,
+                f"nicht in Anweisungen zerlegbar: {parsed.message}",
+                f"{parsed.path}:{parsed.line}:{parsed.column}",
+                DOC_PAGE,
+            )
+        ]
     if isinstance(parsed, OSError):
         return [Finding(SYNTAX_RULE, f"Datei nicht lesbar: {parsed}", shown, DOC_PAGE)]
     return []
@@ -65,30 +71,45 @@ def _rule_check(rule: Rule) -> Callable[[Facts, Artifacts], list[Finding]]:
     return run
 
 
-CHECKS = (("RAG-Schema: SQL lesbar", readable),
-          *((f"RAG-Schema: {rule.title} [{rule.name}]", _rule_check(rule)) for rule in RULES))
+CHECKS = (
+    ("RAG-Schema: SQL lesbar", readable),
+    *((f"RAG-Schema: {rule.title} [{rule.name}]", _rule_check(rule)) for rule in RULES),
+)
 
 
 # --- CLI -------------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("datei", nargs="?", type=Path, default=None,
-                        help="SQL-Datei (Standard: die Schema-Datei der Matrix, docs/rag/schema.sql)")
-    parser.add_argument("--ohne-postgres", action="store_true",
-                        help="nur die statischen Regeln, ohne Wegwerf-PostgreSQL (schneller, aber ohne Urteil "
-                             "von PostgreSQL über Gültigkeit, Wiederholbarkeit und Mandantentrennung)")
+    parser.add_argument(
+        "datei",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="SQL-Datei (Standard: die Schema-Datei der Matrix, docs/rag/schema.sql)",
+    )
+    parser.add_argument(
+        "--ohne-postgres",
+        action="store_true",
+        help="nur die statischen Regeln, ohne Wegwerf-PostgreSQL (schneller, aber ohne Urteil "
+        "von PostgreSQL über Gültigkeit, Wiederholbarkeit und Mandantentrennung)",
+    )
 
 
 def _semantic_line(report: Any) -> str:
     semantic = report.semantic
     if semantic is None:
-        return (f"⚠ Semantische Regeln übersprungen ({report.skipped}): nur die statischen Regeln liefen; "
-                "ob PostgreSQL die Datei annimmt und Mandanten trennt, ist damit nicht geprüft.")
+        return (
+            f"⚠ Semantische Regeln übersprungen ({report.skipped}): nur die statischen Regeln liefen; "
+            "ob PostgreSQL die Datei annimmt und Mandanten trennt, ist damit nicht geprüft."
+        )
     if not semantic.clean:
         return f"{semantic.server}: Datei angewendet, PostgreSQL lehnt Anweisungen ab ({semantic.seconds:.2f} s)"
     probed = ", ".join(semantic.probed) or "keine Tabelle"
-    return (f"{semantic.server}: zweimal angewendet, Katalog gelesen, Mandanten-Probe auf {probed} "
-            f"({semantic.seconds:.2f} s)")
+    return (
+        f"{semantic.server}: zweimal angewendet, Katalog gelesen, Mandanten-Probe auf {probed} "
+        f"({semantic.seconds:.2f} s)"
+    )
 
 
 def run(args: argparse.Namespace, facts: Facts) -> int:
@@ -104,11 +125,18 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     from .report import check_schema_text  # PostgreSQL only for this command, not for `make check`
 
     # SchemaSyntaxError is an InputError (exit 2)
-    report = check_schema_text(text, shown, matrix.plattform.rag, semantics=not args.ohne_postgres,
-                               progress=lambda m: print(m, file=sys.stderr))
+    report = check_schema_text(
+        text,
+        shown,
+        matrix.plattform.rag,
+        semantics=not args.ohne_postgres,
+        progress=lambda m: print(m, file=sys.stderr),
+    )
     schema = report.schema
-    print(f"{shown}: {len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
-          f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies")
+    print(
+        f"{shown}: {len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
+        f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies"
+    )
     print(_semantic_line(report))
     for note in report.semantic.notes if report.semantic else []:
         print(f"  Hinweis: {note}")

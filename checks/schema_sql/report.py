@@ -23,8 +23,15 @@ from .rules import RULES, Rule
 from .semantics import PROBE, SemanticResult, run_semantics
 from .structure import SchemaSql
 
-EXPLAINS_FAILURE = ("unbekannte-anweisung", "anwendbar", "transaktion", "keine-daten", "extension-vor-nutzung",
-                    "vektor-index", "embedding-dimension")
+EXPLAINS_FAILURE = (
+    "unbekannte-anweisung",
+    "anwendbar",
+    "transaktion",
+    "keine-daten",
+    "extension-vor-nutzung",
+    "vektor-index",
+    "embedding-dimension",
+)
 
 
 @dataclass
@@ -53,8 +60,9 @@ def _line(finding: Finding) -> int:
         return 0
 
 
-def merge(rule: Rule, static: list[Finding], semantic: list[Finding], clean: bool,
-          explained: set[int]) -> list[Finding]:
+def merge(
+    rule: Rule, static: list[Finding], semantic: list[Finding], clean: bool, explained: set[int]
+) -> list[Finding]:
     """The findings of one rule from its static and semantic findings (module docstring)."""
     static_at: dict[int, list[Finding]] = {}
     for finding in static:
@@ -83,8 +91,9 @@ def merge(rule: Rule, static: list[Finding], semantic: list[Finding], clean: boo
     return sorted(out, key=_line)
 
 
-def check_schema_text(text: str, path: str, rag: Rag, *, semantics: bool = True, server=None,
-                      progress=None) -> SchemaReport:
+def check_schema_text(
+    text: str, path: str, rag: Rag, *, semantics: bool = True, server=None, progress=None
+) -> SchemaReport:
     """Static rules and (semantics=True) PostgreSQL's verdict on `text`.
 
     server: a running ScratchServer to use; None starts a throw-away one
@@ -105,10 +114,12 @@ def check_schema_text(text: str, path: str, rag: Rag, *, semantics: bool = True,
                     semantic = run_semantics(text, rag, started, path, schema)
         except scratch_unavailable() as exc:
             report.skipped = f"kein PostgreSQL zum Prüfen: {exc}"
-        except Exception as exc:  # noqa: BLE001 - never a traceback for a user's file; tests require semantics
+        except Exception as exc:
             first = (str(exc).strip().splitlines() or [""])[0]
-            report.skipped = (f"die Prüfung mit PostgreSQL brach ab ({type(exc).__name__}: {first}); "
-                              "bitte als Fehler der Prüfung melden")
+            report.skipped = (
+                f"die Prüfung mit PostgreSQL brach ab ({type(exc).__name__}: {first}); "
+                "bitte als Fehler der Prüfung melden"
+            )
     else:
         report.skipped = "mit --ohne-postgres abgeschaltet"
     report.semantic = semantic

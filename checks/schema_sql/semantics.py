@@ -57,15 +57,16 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from .boundary import Finding, Rag
 from .parse import parse_schema
 from .pgerrors import german
 from .rules import DOC_PAGE, dimension_problem, policy_problems, skipped_index_hint, suggest
-from .statements import split
 from .standins import CONTRIB, explains, standin_sql
+from .statements import split
 from .structure import Extension, QualifiedName, SchemaSql, Statement
 from .tenancy import function_bodies
 from .vectors import opclass_for
@@ -77,10 +78,14 @@ CONSEQUENCES = ("42P01", "42704", "42703", "42883", "3F000", "42P02")
 TRANSACTION_STATES = ("25001", "55P04", "25P01")
 PROBE = "Probe"  # messages of the behavioural proof start with it (report.py keeps them)
 CMD = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
-USER_NAMESPACES = ("n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%' "
-                   "AND n.nspname NOT LIKE 'pg\\_temp%%'")
-NOT_EXTENSION = ("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{catalog}'::regclass "
-                 "AND d.objid = {oid} AND d.deptype = 'e')")
+USER_NAMESPACES = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%' "
+    "AND n.nspname NOT LIKE 'pg\\_temp%%'"
+)
+NOT_EXTENSION = (
+    "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{catalog}'::regclass "
+    "AND d.objid = {oid} AND d.deptype = 'e')"
+)
 
 
 class Server(Protocol):
@@ -116,8 +121,9 @@ def semantic_findings(sql_text: str, rag: Rag, server: Server, path: str = "sche
     return run_semantics(sql_text, rag, server, path).findings
 
 
-def run_semantics(sql_text: str, rag: Rag, server: Server, path: str = "schema.sql",
-                  schema: SchemaSql | None = None) -> SemanticResult:
+def run_semantics(
+    sql_text: str, rag: Rag, server: Server, path: str = "schema.sql", schema: SchemaSql | None = None
+) -> SemanticResult:
     """Apply `sql_text` twice to a fresh database of `server` and judge the catalog (module docstring).
 
     Raises statements.SchemaSyntaxError if the text cannot be split into
@@ -135,12 +141,15 @@ def run_semantics(sql_text: str, rag: Rag, server: Server, path: str = "schema.s
         with psycopg.connect(url, autocommit=True) as conn:
             roles_before = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles")}
             version = conn.execute("SELECT current_setting('server_version')").fetchone()[0]
-            available = conn.execute("SELECT default_version FROM pg_available_extensions WHERE name = %s",
-                                     (rag.extension,)).fetchone()
+            available = conn.execute(
+                "SELECT default_version FROM pg_available_extensions WHERE name = %s", (rag.extension,)
+            ).fetchone()
         run.result.server = f"PostgreSQL {version}" + (f", {rag.extension} {available[0]}" if available else "")
         if available and not available[0].startswith(rag.pgvector_version + "."):
-            run.result.notes.append(f"der Prüfserver hat {rag.extension} {available[0]}, die Matrix nennt "
-                                    f"{rag.pgvector_version} (plattform.rag.pgvector_version)")
+            run.result.notes.append(
+                f"der Prüfserver hat {rag.extension} {available[0]}, die Matrix nennt "
+                f"{rag.pgvector_version} (plattform.rag.pgvector_version)"
+            )
         errors = run.apply(url)
         run.report_application(errors)
         if not errors:
@@ -150,7 +159,7 @@ def run_semantics(sql_text: str, rag: Rag, server: Server, path: str = "schema.s
         try:
             server.drop_database(url)
             _drop_new_roles(server, roles_before)
-        except Exception:  # noqa: BLE001 - cleanup of a throw-away server; it is deleted anyway
+        except Exception:
             pass
     run.result.seconds = time.perf_counter() - started
     return run.result
@@ -228,15 +237,19 @@ class _Run:
                 conn.execute("ROLLBACK TO SAVEPOINT umx_standin")
                 return False
             missing.add(detail.name)
-            note = (f"die Extension „{detail.name}“ (Teil von PostgreSQL 16) fehlt auf dem Prüfserver, der nur "
-                    f"plpgsql und {self.rag.extension} mitbringt: Platzhalter für ihre Funktionen angelegt")
+            note = (
+                f"die Extension „{detail.name}“ (Teil von PostgreSQL 16) fehlt auf dem Prüfserver, der nur "
+                f"plpgsql und {self.rag.extension} mitbringt: Platzhalter für ihre Funktionen angelegt"
+            )
             if note not in self.result.notes:
                 self.result.notes.append(note)
             return True
         needs = explains(missing, error.message) if error.sqlstate in ("42704", "42883", "42P01") else None
         if needs:
-            note = (f"Zeile {error.line}: {statement.kind} braucht {needs} "
-                    f"(fehlt auf dem Prüfserver) und wurde übersprungen: {german(error.sqlstate, error.message)}")
+            note = (
+                f"Zeile {error.line}: {statement.kind} braucht {needs} "
+                f"(fehlt auf dem Prüfserver) und wurde übersprungen: {german(error.sqlstate, error.message)}"
+            )
             if note not in self.result.notes:
                 self.result.notes.append(note)
             return True
@@ -257,22 +270,33 @@ class _Run:
         hidden = 0
         for number, error in enumerate(errors):
             names = re.findall(r'"([^"]+)"', error.message)
-            if number and error.sqlstate in CONSEQUENCES and any(
-                    n and any(n.rsplit(".", 1)[-1] in t for t in failed_texts) for n in names):
+            if (
+                number
+                and error.sqlstate in CONSEQUENCES
+                and any(n and any(n.rsplit(".", 1)[-1] in t for t in failed_texts) for n in names)
+            ):
                 hidden += 1  # follows from an earlier statement that failed
                 failed_texts.append(error.statement.text)
                 continue
             failed_texts.append(error.statement.text)
             rule = "transaktion" if error.sqlstate in TRANSACTION_STATES else "anwendbar"
             where = f" (Zeile {error.line}, Spalte {error.column})" if error.column else ""
-            self.finding(rule, error.line, f"PostgreSQL 16 lehnt {error.statement.kind} ab: "
-                                           f"{german(error.sqlstate, error.message, self.known)}{where}")
+            self.finding(
+                rule,
+                error.line,
+                f"PostgreSQL 16 lehnt {error.statement.kind} ab: "
+                f"{german(error.sqlstate, error.message, self.known)}{where}",
+            )
         if hidden:
-            self.result.notes.append(f"{hidden} weitere Anweisung(en) scheiterten nur als Folge eines früheren "
-                                     "Fehlers (nicht einzeln gemeldet)")
+            self.result.notes.append(
+                f"{hidden} weitere Anweisung(en) scheiterten nur als Folge eines früheren "
+                "Fehlers (nicht einzeln gemeldet)"
+            )
         if errors:
-            self.result.notes.append("die Datei läuft auf PostgreSQL 16 nicht fehlerfrei durch: Wiederholbarkeit, "
-                                     "Katalog und Mandanten-Probe prüft die Regel erst danach")
+            self.result.notes.append(
+                "die Datei läuft auf PostgreSQL 16 nicht fehlerfrei durch: Wiederholbarkeit, "
+                "Katalog und Mandanten-Probe prüft die Regel erst danach"
+            )
 
     # -- after a clean first application ------------------------------------------------------
     def after_clean_application(self, url: str) -> None:
@@ -282,9 +306,12 @@ class _Run:
             first = _fingerprint(conn)
         second_errors = self.apply(url)
         for error in second_errors:
-            self.finding("idempotent", error.statement.line,
-                         f"die zweite Anwendung scheitert an {error.statement.kind}: "
-                         f"{german(error.sqlstate, error.message, self.known)}")
+            self.finding(
+                "idempotent",
+                error.statement.line,
+                f"die zweite Anwendung scheitert an {error.statement.kind}: "
+                f"{german(error.sqlstate, error.message, self.known)}",
+            )
         with psycopg.connect(url, autocommit=True, options=SESSION_OPTIONS) as conn:
             second = _fingerprint(conn)
             if not second_errors:
@@ -307,10 +334,22 @@ class _Run:
             seen.add(key)
             kind, obj, detail = key
             before, after = first.get(key), second.get(key)
-            what = {"rows": "Zeilenzahl", "column": "Spalte", "index": "Index", "policy": "Policy",
-                    "constraint": "Constraint", "trigger": "Trigger", "function": "Funktion", "type": "Typ",
-                    "relation": "Relation", "role": "Rolle", "extension": "Extension", "schema": "Schema",
-                    "view": "Sicht", "sequence": "Sequenz"}.get(kind, kind)
+            what = {
+                "rows": "Zeilenzahl",
+                "column": "Spalte",
+                "index": "Index",
+                "policy": "Policy",
+                "constraint": "Constraint",
+                "trigger": "Trigger",
+                "function": "Funktion",
+                "type": "Typ",
+                "relation": "Relation",
+                "role": "Rolle",
+                "extension": "Extension",
+                "schema": "Schema",
+                "view": "Sicht",
+                "sequence": "Sequenz",
+            }.get(kind, kind)
             if before is None:
                 change = "kommt erst bei der zweiten Anwendung hinzu"
             elif after is None:
@@ -319,37 +358,49 @@ class _Run:
                 change = f"ändert sich bei der zweiten Anwendung ({_short(before)} → {_short(after)})"
             shown += 1
             if shown <= 6:
-                self.finding("idempotent", self.line_of(obj),
-                             f"{what} {obj}{f' {detail}' if detail else ''} {change}")
+                self.finding("idempotent", self.line_of(obj), f"{what} {obj}{f' {detail}' if detail else ''} {change}")
         if shown > 6:
             self.finding("idempotent", 1, f"… und {shown - 6} weitere Änderungen durch die zweite Anwendung")
 
     def check_rows(self, first: dict[tuple[str, str, str], str]) -> None:
         for (kind, obj, _detail), value in sorted(first.items()):
             if kind == "rows" and value != "0":
-                self.finding("keine-daten", self.line_of(obj),
-                             f"{obj} enthält nach der Migration {value} Zeile(n): das Schema legt Daten an "
-                             "(Start ohne Daten)")
+                self.finding(
+                    "keine-daten",
+                    self.line_of(obj),
+                    f"{obj} enthält nach der Migration {value} Zeile(n): das Schema legt Daten an (Start ohne Daten)",
+                )
 
-    def check_placement(self, catalog: "_Catalog") -> None:
+    def check_placement(self, catalog: _Catalog) -> None:
         wanted = self.rag.db_schema
         if wanted not in catalog.schemas:
-            self.finding("schema-rag", 1, f"das Schema „{wanted}“ gibt es nach der Migration nicht "
-                                          f"(CREATE SCHEMA IF NOT EXISTS {wanted}){suggest(wanted, catalog.schemas)}")
+            self.finding(
+                "schema-rag",
+                1,
+                f"das Schema „{wanted}“ gibt es nach der Migration nicht "
+                f"(CREATE SCHEMA IF NOT EXISTS {wanted}){suggest(wanted, catalog.schemas)}",
+            )
         for rel in catalog.relations.values():
             if rel.schema != wanted:
-                self.finding("schema-rag", self.line_of(rel.qualified),
-                             f"„{rel.qualified}“ liegt im Schema „{rel.schema}“, nicht in „{wanted}“"
-                             f"{suggest(rel.schema, [wanted])}")
+                self.finding(
+                    "schema-rag",
+                    self.line_of(rel.qualified),
+                    f"„{rel.qualified}“ liegt im Schema „{rel.schema}“, nicht in „{wanted}“"
+                    f"{suggest(rel.schema, [wanted])}",
+                )
 
-    def check_extension(self, conn, catalog: "_Catalog") -> None:
+    def check_extension(self, conn, catalog: _Catalog) -> None:
         ext = self.rag.extension
         line = next((e.line for e in self.schema.extensions if e.name == ext), None)
         if line is None:
             return  # never created: the static part of the rule says so, at the first use
         if ext not in catalog.extensions:
-            self.finding("extension-vor-nutzung", line, f"die Extension „{ext}“ ist nach der Migration nicht "
-                                                        f"installiert (CREATE EXTENSION IF NOT EXISTS {ext})")
+            self.finding(
+                "extension-vor-nutzung",
+                line,
+                f"die Extension „{ext}“ ist nach der Migration nicht "
+                f"installiert (CREATE EXTENSION IF NOT EXISTS {ext})",
+            )
             return
         import psycopg
 
@@ -357,13 +408,16 @@ class _Run:
             visible = fresh.execute("SELECT to_regtype('vector') IS NOT NULL").fetchone()[0]
         if not visible and ext == "vector":
             schema = catalog.extensions[ext][1]
-            self.finding("extension-vor-nutzung", line,
-                         f"der Typ vector liegt im Schema „{schema}“ (CREATE EXTENSION … WITH SCHEMA {schema}): "
-                         "Sitzungen mit Standard-search_path finden ihn nicht (Dienste, check-stack); "
-                         "WITH SCHEMA weglassen oder public")
+            self.finding(
+                "extension-vor-nutzung",
+                line,
+                f"der Typ vector liegt im Schema „{schema}“ (CREATE EXTENSION … WITH SCHEMA {schema}): "
+                "Sitzungen mit Standard-search_path finden ihn nicht (Dienste, check-stack); "
+                "WITH SCHEMA weglassen oder public",
+            )
 
     # -- embeddings and their indexes -----------------------------------------------------------
-    def check_embeddings(self, catalog: "_Catalog") -> None:
+    def check_embeddings(self, catalog: _Catalog) -> None:
         rag = self.rag
         found = False
         for rel in catalog.relations.values():
@@ -381,10 +435,14 @@ class _Run:
                         self.finding("embedding-dimension", line, problem)
                 self.check_index(catalog, rel, col, line)
         if not found:
-            self.finding("embedding-dimension", 1, f"keine Embedding-Spalte nach der Migration: erwartet mindestens "
-                                                   f"eine Spalte vector({rag.embedding_dimension}) (oder halfvec/sparsevec)")
+            self.finding(
+                "embedding-dimension",
+                1,
+                f"keine Embedding-Spalte nach der Migration: erwartet mindestens "
+                f"eine Spalte vector({rag.embedding_dimension}) (oder halfvec/sparsevec)",
+            )
 
-    def check_index(self, catalog: "_Catalog", rel: "_Rel", col: "_Col", line: int) -> None:
+    def check_index(self, catalog: _Catalog, rel: _Rel, col: _Col, line: int) -> None:
         rag = self.rag
         wanted = opclass_for(rag.distanz, col.typname)
         candidates = []
@@ -392,23 +450,34 @@ class _Run:
             for key in index.keys:
                 if key.attnum == col.attnum or (key.attnum == 0 and re.search(rf"\b{re.escape(col.name)}\b", key.text)):
                     candidates.append((index, key))
-        good = [(i, k) for i, k in candidates if i.valid and i.method in rag.index_methoden
-                and k.opclass == opclass_for(rag.distanz, k.opctype)]
+        good = [
+            (i, k)
+            for i, k in candidates
+            if i.valid and i.method in rag.index_methoden and k.opclass == opclass_for(rag.distanz, k.opctype)
+        ]
         if good:
             return
         if wanted is None:
-            self.finding("vektor-index", line, f"{rel.qualified}.{col.name} ({col.type}): bit kennt nur Hamming- und "
-                                               f"Jaccard-Distanz, keine passt zur Distanz „{rag.distanz}“ der Matrix")
+            self.finding(
+                "vektor-index",
+                line,
+                f"{rel.qualified}.{col.name} ({col.type}): bit kennt nur Hamming- und "
+                f"Jaccard-Distanz, keine passt zur Distanz „{rag.distanz}“ der Matrix",
+            )
             return
         have = ", ".join(f"{i.name} ({i.method}, {k.opclass}{'' if i.valid else ', ungültig'})" for i, k in candidates)
         kind = "Partition " if rel.partition else ""
-        self.finding("vektor-index", line,
-                     f"{kind}{rel.qualified}.{col.name} hat nach der Migration keinen Vektor-Index "
-                     f"({' oder '.join(rag.index_methoden)} mit {wanted})" + (f"; vorhanden: {have}" if have else "")
-                     + skipped_index_hint(self.schema, rel.qualified))
+        self.finding(
+            "vektor-index",
+            line,
+            f"{kind}{rel.qualified}.{col.name} hat nach der Migration keinen Vektor-Index "
+            f"({' oder '.join(rag.index_methoden)} mit {wanted})"
+            + (f"; vorhanden: {have}" if have else "")
+            + skipped_index_hint(self.schema, rel.qualified),
+        )
 
     # -- tenants ------------------------------------------------------------------------------
-    def check_tenancy(self, catalog: "_Catalog") -> list[list["_Rel"]]:
+    def check_tenancy(self, catalog: _Catalog) -> list[list[_Rel]]:
         rag = self.rag
         in_schema = {r.name: r for r in catalog.relations.values() if r.schema == rag.db_schema and r.kind in "rp"}
         roots: list[list[_Rel]] = []
@@ -419,8 +488,11 @@ class _Run:
         for name in rag.retriever_tabellen:
             rel = in_schema.get(name)
             if rel is None:
-                self.finding("mandanten-rls", 1, f"Tabelle {rag.db_schema}.{name} aus der Matrix fehlt nach der "
-                                                 f"Migration{_near(name, spare)}")
+                self.finding(
+                    "mandanten-rls",
+                    1,
+                    f"Tabelle {rag.db_schema}.{name} aus der Matrix fehlt nach der Migration{_near(name, spare)}",
+                )
                 continue
             tree = [rel, *catalog.descendants(rel.oid)]
             covered.update(r.oid for r in tree)
@@ -430,73 +502,112 @@ class _Run:
         for name in rag.agenten_tabellen:
             rel = in_schema.get(name)
             if rel is None:
-                self.finding("mandanten-rls", 1, f"Tabelle {rag.db_schema}.{name} aus der Matrix fehlt nach der "
-                                                 f"Migration{_near(name, spare)}")
+                self.finding(
+                    "mandanten-rls",
+                    1,
+                    f"Tabelle {rag.db_schema}.{name} aus der Matrix fehlt nach der Migration{_near(name, spare)}",
+                )
                 continue
             for member in [rel, *catalog.descendants(rel.oid)]:
                 covered.add(member.oid)
                 self.check_agent(catalog, member)
         for rel in in_schema.values():
             if rel.oid not in covered:
-                self.finding("mandanten-rls", self.line_of(rel.qualified),
-                             f"Tabelle {rel.qualified} ist in der Matrix weder Retriever- noch Agenten-Tabelle "
-                             f"(plattform.rag.retriever_tabellen / agenten_tabellen){suggest(rel.name, known)}")
+                self.finding(
+                    "mandanten-rls",
+                    self.line_of(rel.qualified),
+                    f"Tabelle {rel.qualified} ist in der Matrix weder Retriever- noch Agenten-Tabelle "
+                    f"(plattform.rag.retriever_tabellen / agenten_tabellen){suggest(rel.name, known)}",
+                )
         return roots
 
-    def check_retriever(self, catalog: "_Catalog", rel: "_Rel", root: bool, functions) -> None:
+    def check_retriever(self, catalog: _Catalog, rel: _Rel, root: bool, functions) -> None:
         rag = self.rag
         line = self.line_of(rel.qualified)
-        role = "Retriever-Tabelle" if root else ("Partition" if rel.partition else "Kindtabelle") + " der Retriever-Tabelle"
+        role = (
+            "Retriever-Tabelle"
+            if root
+            else ("Partition" if rel.partition else "Kindtabelle") + " der Retriever-Tabelle"
+        )
         columns = {c.name: c for c in catalog.columns.get(rel.oid, [])}
         tenant = columns.get(rag.tenant_spalte)
         if tenant is None:
             close = difflib_close(rag.tenant_spalte, list(columns))
-            self.finding("mandanten-rls", line, f"{role} {rel.qualified} hat keine Spalte „{rag.tenant_spalte}“"
-                                                + (f" (Spalte „{close}“ – meinten Sie „{rag.tenant_spalte}“?)" if close else ""))
+            self.finding(
+                "mandanten-rls",
+                line,
+                f"{role} {rel.qualified} hat keine Spalte „{rag.tenant_spalte}“"
+                + (f" (Spalte „{close}“ – meinten Sie „{rag.tenant_spalte}“?)" if close else ""),
+            )
         elif not tenant.notnull:
-            self.finding("mandanten-rls", self.line_of(rel.qualified, rag.tenant_spalte),
-                         f"{rel.qualified}.{rag.tenant_spalte} muss NOT NULL sein (Mandantentrennung)")
+            self.finding(
+                "mandanten-rls",
+                self.line_of(rel.qualified, rag.tenant_spalte),
+                f"{rel.qualified}.{rag.tenant_spalte} muss NOT NULL sein (Mandantentrennung)",
+            )
         if not rel.rls:
-            self.finding("mandanten-rls", line, f"{role} {rel.qualified}: Row Level Security ist nach der Migration "
-                                                "aus (ALTER TABLE … ENABLE ROW LEVEL SECURITY)"
-                                                + ("; eine Partition erbt RLS und Policies nicht – direkte Abfragen "
-                                                   "der Partition umgehen sonst die Policy" if not root else ""))
+            self.finding(
+                "mandanten-rls",
+                line,
+                f"{role} {rel.qualified}: Row Level Security ist nach der Migration "
+                "aus (ALTER TABLE … ENABLE ROW LEVEL SECURITY)"
+                + (
+                    "; eine Partition erbt RLS und Policies nicht – direkte Abfragen "
+                    "der Partition umgehen sonst die Policy"
+                    if not root
+                    else ""
+                ),
+            )
         if not rel.force:
-            self.finding("mandanten-rls", line, f"{role} {rel.qualified}: FORCE ROW LEVEL SECURITY fehlt (sonst umgeht "
-                                                "der Eigentümer der Tabelle die Policy)")
+            self.finding(
+                "mandanten-rls",
+                line,
+                f"{role} {rel.qualified}: FORCE ROW LEVEL SECURITY fehlt (sonst umgeht "
+                "der Eigentümer der Tabelle die Policy)",
+            )
         policies = catalog.policies.get(rel.oid, [])
         readers = [p for p in policies if p.permissive and p.cmd in ("ALL", "SELECT")]
         from .tenancy import tenant_filter
 
-        if rel.rls and not any(tenant_filter(p.qual, rag.tenant_spalte, rag.tenant_einstellung, functions).ok
-                               for p in readers):
-            self.finding("mandanten-rls", line, f"{rel.qualified}: keine Policy mit USING auf „{rag.tenant_spalte}“ = "
-                                                f"current_setting('{rag.tenant_einstellung}')")
+        if rel.rls and not any(
+            tenant_filter(p.qual, rag.tenant_spalte, rag.tenant_einstellung, functions).ok for p in readers
+        ):
+            self.finding(
+                "mandanten-rls",
+                line,
+                f"{rel.qualified}: keine Policy mit USING auf „{rag.tenant_spalte}“ = "
+                f"current_setting('{rag.tenant_einstellung}')",
+            )
         for policy in policies:
-            for problem in policy_problems(policy.name, policy.cmd, policy.permissive, policy.qual, policy.check,
-                                           rag, functions):
+            for problem in policy_problems(
+                policy.name, policy.cmd, policy.permissive, policy.qual, policy.check, rag, functions
+            ):
                 self.finding("mandanten-rls", self.policy_line(policy.name, rel.qualified), problem)
 
-    def check_agent(self, catalog: "_Catalog", rel: "_Rel") -> None:
+    def check_agent(self, catalog: _Catalog, rel: _Rel) -> None:
         rag = self.rag
         policies = catalog.policies.get(rel.oid, [])
         for policy in policies:
             text = f"{policy.qual or ''} {policy.check or ''}"
             if re.search(rf"\b{re.escape(rag.tenant_spalte)}\b", text) or rag.tenant_einstellung in text:
-                self.finding("mandanten-rls", self.policy_line(policy.name, rel.qualified),
-                             f"Agenten-Tabelle {rel.qualified} ist plattformweit, Policy {policy.name} trennt aber "
-                             "nach Mandant")
+                self.finding(
+                    "mandanten-rls",
+                    self.policy_line(policy.name, rel.qualified),
+                    f"Agenten-Tabelle {rel.qualified} ist plattformweit, Policy {policy.name} trennt aber nach Mandant",
+                )
         if rel.rls and not policies:
-            self.finding("mandanten-rls", self.line_of(rel.qualified),
-                         f"Agenten-Tabelle {rel.qualified}: RLS ohne Policy sperrt jede Zeile; Agenten-Tabellen "
-                         "brauchen kein RLS")
+            self.finding(
+                "mandanten-rls",
+                self.line_of(rel.qualified),
+                f"Agenten-Tabelle {rel.qualified}: RLS ohne Policy sperrt jede Zeile; Agenten-Tabellen "
+                "brauchen kein RLS",
+            )
 
     # -- behavioural proof --------------------------------------------------------------------
-    def probe(self, conn, catalog: "_Catalog", roots: list[list["_Rel"]]) -> None:
+    def probe(self, conn, catalog: _Catalog, roots: list[list[_Rel]]) -> None:
         """Tenant A must see none of tenant B's rows, as a role that owns nothing (rolled back)."""
         import psycopg
 
-        rag = self.rag
         if not roots:
             return
         probe_role = f"umx_probe_{secrets.token_hex(4)}"
@@ -504,11 +615,13 @@ class _Run:
         try:
             self._probe(conn, catalog, roots, probe_role)
         except psycopg.Error as exc:
-            self.result.notes.append(f"Mandanten-Probe abgebrochen: {german(exc.diag.sqlstate, exc.diag.message_primary or str(exc))}")
+            self.result.notes.append(
+                f"Mandanten-Probe abgebrochen: {german(exc.diag.sqlstate, exc.diag.message_primary or str(exc))}"
+            )
         finally:
             conn.execute("ROLLBACK")
 
-    def _probe(self, conn, catalog: "_Catalog", roots: list[list["_Rel"]], probe_role: str) -> None:
+    def _probe(self, conn, catalog: _Catalog, roots: list[list[_Rel]], probe_role: str) -> None:
         import psycopg
 
         rag = self.rag
@@ -546,28 +659,33 @@ class _Run:
                 conn.execute("SAVEPOINT umx_probe")
                 try:
                     seen = conn.execute(
-                        f'SELECT count(*) FROM {rel.sql} WHERE "{rag.tenant_spalte}"::text = ANY(%s)',
-                        (values,)).fetchone()[0]
+                        f'SELECT count(*) FROM {rel.sql} WHERE "{rag.tenant_spalte}"::text = ANY(%s)', (values,)
+                    ).fetchone()[0]
                 except psycopg.Error as exc:
                     conn.execute("ROLLBACK TO SAVEPOINT umx_probe")
-                    self.result.notes.append(f"Mandanten-Probe für {rel.qualified} nicht möglich: "
-                                             f"{german(exc.diag.sqlstate, exc.diag.message_primary or '')}")
+                    self.result.notes.append(
+                        f"Mandanten-Probe für {rel.qualified} nicht möglich: "
+                        f"{german(exc.diag.sqlstate, exc.diag.message_primary or '')}"
+                    )
                     continue
                 if seen:
-                    self.finding("mandanten-rls", self.line_of(rel.qualified),
-                                 f"Probe: als Rolle ohne Eigentümerrechte sieht Mandant A in {rel.qualified} "
-                                 f"{seen} Zeile(n) von Mandant B ({rag.tenant_einstellung} = A gesetzt)")
+                    self.finding(
+                        "mandanten-rls",
+                        self.line_of(rel.qualified),
+                        f"Probe: als Rolle ohne Eigentümerrechte sieht Mandant A in {rel.qualified} "
+                        f"{seen} Zeile(n) von Mandant B ({rag.tenant_einstellung} = A gesetzt)",
+                    )
 
-    def _drop_checks(self, conn, catalog: "_Catalog", rel: "_Rel") -> None:
+    def _drop_checks(self, conn, catalog: _Catalog, rel: _Rel) -> None:
         """CHECK constraints do not decide visibility; off for the probe rows (rolled back)."""
         for name in catalog.checks.get(rel.oid, []):
             conn.execute("SAVEPOINT umx_check")
             try:
                 conn.execute(f"ALTER TABLE {rel.sql} DROP CONSTRAINT IF EXISTS {_ident(name)}")
-            except Exception:  # noqa: BLE001 - inherited: dropped with the parent's
+            except Exception:
                 conn.execute("ROLLBACK TO SAVEPOINT umx_check")
 
-    def _insert(self, conn, catalog: "_Catalog", rel: "_Rel") -> str | None:
+    def _insert(self, conn, catalog: _Catalog, rel: _Rel) -> str | None:
         """Insert one row of some tenant B into `rel` as superuser; return B's value as text."""
         import psycopg
 
@@ -576,14 +694,18 @@ class _Run:
         tenant = next((c for c in columns if c.name == rag.tenant_spalte), None)
         if tenant is None:
             return None
-        fill = [c for c in columns if c.notnull and not c.hasdef and not c.identity and not c.generated
-                and c.name != tenant.name]
+        fill = [
+            c
+            for c in columns
+            if c.notnull and not c.hasdef and not c.identity and not c.generated and c.name != tenant.name
+        ]
         generic = {}
         for col in fill:
             value = _value(col)
             if value is None:
-                self.result.notes.append(f"Mandanten-Probe für {rel.qualified}: keinen Probewert für "
-                                         f"{col.name} ({col.type}) gefunden")
+                self.result.notes.append(
+                    f"Mandanten-Probe für {rel.qualified}: keinen Probewert für {col.name} ({col.type}) gefunden"
+                )
                 return None
             generic[col.name] = [value]
         literals = catalog.bound_literals(rel.oid)
@@ -591,8 +713,10 @@ class _Run:
         tenant_candidates = [_tenant_literal(_tenant_value(tenant.type), tenant)]
         tenant_candidates += [f"{_quote(v)}::{tenant.type}" for v in literals]
         tenant_candidates += [_tenant_literal(_tenant_value(tenant.type), tenant) for _ in range(24)]
-        options = {name: generic.get(name, []) + [f"{_quote(v)}::{c.type}" for v in literals]
-                   for name, c in ((c.name, c) for c in columns if c.name in keys and c.name != tenant.name)}
+        options = {
+            name: generic.get(name, []) + [f"{_quote(v)}::{c.type}" for v in literals]
+            for name, c in ((c.name, c) for c in columns if c.name in keys and c.name != tenant.name)
+        }
         for attempt, tenant_sql in enumerate(tenant_candidates[:40]):
             values = {name: vals[0] for name, vals in generic.items()}
             for name, vals in options.items():
@@ -602,14 +726,18 @@ class _Run:
             names = ", ".join(_ident(n) for n in values)
             conn.execute("SAVEPOINT umx_row")
             try:
-                got = conn.execute(f"INSERT INTO {rel.sql} ({names}) VALUES ({', '.join(values.values())}) "
-                                   f"RETURNING {_ident(tenant.name)}::text").fetchone()[0]
+                got = conn.execute(
+                    f"INSERT INTO {rel.sql} ({names}) VALUES ({', '.join(values.values())}) "
+                    f"RETURNING {_ident(tenant.name)}::text"
+                ).fetchone()[0]
                 return got
             except psycopg.Error as exc:
                 conn.execute("ROLLBACK TO SAVEPOINT umx_row")
                 last = exc
-        self.result.notes.append(f"Mandanten-Probe für {rel.qualified}: keine Probezeile einfügbar "
-                                 f"({german(last.diag.sqlstate, last.diag.message_primary or '')})")
+        self.result.notes.append(
+            f"Mandanten-Probe für {rel.qualified}: keine Probezeile einfügbar "
+            f"({german(last.diag.sqlstate, last.diag.message_primary or '')})"
+        )
         return None
 
     # -- lines -------------------------------------------------------------------------------
@@ -648,6 +776,7 @@ class _Run:
 
 
 # --- catalog -------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Rel:
@@ -725,20 +854,38 @@ class _Catalog:
     partkeys: dict[int, list[int]]
 
     @classmethod
-    def read(cls, conn) -> "_Catalog":
+    def read(cls, conn) -> _Catalog:
         rels = {}
-        for oid, nsp, name, kind, rls, force, part, parents in conn.execute(f"""
+        for oid, nsp, name, kind, rls, force, part, parents in conn.execute(
+            f"""
                 SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity,
                        c.relispartition,
                        coalesce((SELECT array_agg(i.inhparent) FROM pg_inherits i WHERE i.inhrelid = c.oid), '{{}}')
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {USER_NAMESPACES}
-                  AND {NOT_EXTENSION.format(catalog='pg_class', oid='c.oid')}""", ()):
+                  AND {NOT_EXTENSION.format(catalog="pg_class", oid="c.oid")}""",
+            (),
+        ):
             rels[oid] = _Rel(oid, nsp, name, kind, rls, force, part, list(parents))
         oids = [o for o, r in rels.items() if r.kind in "rp"]
         columns: dict[int, list[_Col]] = {}
-        for (relid, name, attnum, fmt, typname, typnsp, typmod, notnull, hasdef, identity, generated,
-             category, typtype, ext) in conn.execute("""
+        for (
+            relid,
+            name,
+            attnum,
+            fmt,
+            typname,
+            typnsp,
+            typmod,
+            notnull,
+            hasdef,
+            identity,
+            generated,
+            category,
+            typtype,
+            ext,
+        ) in conn.execute(
+            """
                 SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), t.typname,
                        tn.nspname, a.atttypmod, a.attnotnull, a.atthasdef, a.attidentity <> '',
                        a.attgenerated <> '', t.typcategory::text, t.typtype::text,
@@ -748,13 +895,31 @@ class _Catalog:
                 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                 JOIN pg_namespace tn ON tn.oid = t.typnamespace
                 WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
-                ORDER BY a.attrelid, a.attnum""", (oids,)):
+                ORDER BY a.attrelid, a.attnum""",
+            (oids,),
+        ):
             embedding = (typname in ("vector", "halfvec", "sparsevec") and ext) or (
-                typname == "bit" and typnsp == "pg_catalog")
-            columns.setdefault(relid, []).append(_Col(name, attnum, fmt, typname, typmod, notnull, hasdef, identity,
-                                                      generated, category, typtype, embedding))
+                typname == "bit" and typnsp == "pg_catalog"
+            )
+            columns.setdefault(relid, []).append(
+                _Col(
+                    name,
+                    attnum,
+                    fmt,
+                    typname,
+                    typmod,
+                    notnull,
+                    hasdef,
+                    identity,
+                    generated,
+                    category,
+                    typtype,
+                    embedding,
+                )
+            )
         indexes: dict[int, list[_Index]] = {}
-        for relid, name, method, valid, keys in conn.execute("""
+        for relid, name, method, valid, keys in conn.execute(
+            """
                 SELECT i.indrelid, ic.relname, am.amname, i.indisvalid,
                        array(SELECT ARRAY[i.indkey[k.n - 1]::text, opc.opcname, (SELECT typname FROM pg_type WHERE oid = opc.opcintype)::text,
                                           pg_get_indexdef(i.indexrelid, k.n::int, true)]
@@ -762,34 +927,61 @@ class _Catalog:
                              JOIN pg_opclass opc ON opc.oid = k.opc
                              WHERE k.n <= i.indnkeyatts ORDER BY k.n)
                 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
-                WHERE i.indrelid = ANY(%s)""", (oids,)):
-            indexes.setdefault(relid, []).append(_Index(name, method, valid, [
-                _Key(int(k[0]), k[1], k[2], k[3]) for k in keys]))
+                WHERE i.indrelid = ANY(%s)""",
+            (oids,),
+        ):
+            indexes.setdefault(relid, []).append(
+                _Index(name, method, valid, [_Key(int(k[0]), k[1], k[2], k[3]) for k in keys])
+            )
         policies: dict[int, list[_Policy]] = {}
-        for relid, name, cmd, permissive, roles, qual, check in conn.execute("""
+        for relid, name, cmd, permissive, roles, qual, check in conn.execute(
+            """
                 SELECT p.polrelid, p.polname, p.polcmd::text, p.polpermissive,
                        array(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
                              FROM unnest(p.polroles) AS r),
                        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
-                FROM pg_policy p WHERE p.polrelid = ANY(%s)""", (oids,)):
-            policies.setdefault(relid, []).append(_Policy(name, CMD.get(cmd, cmd), permissive, list(roles), qual, check))
-        functions = [(f"{nsp}.{name}", src or "") for nsp, name, src in conn.execute(f"""
+                FROM pg_policy p WHERE p.polrelid = ANY(%s)""",
+            (oids,),
+        ):
+            policies.setdefault(relid, []).append(
+                _Policy(name, CMD.get(cmd, cmd), permissive, list(roles), qual, check)
+            )
+        functions = [
+            (f"{nsp}.{name}", src or "")
+            for nsp, name, src in conn.execute(
+                f"""
                 SELECT n.nspname, p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                WHERE {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog='pg_proc', oid='p.oid')}""", ())]
-        extensions = {name: (version, nsp) for name, version, nsp in conn.execute(
-            "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e "
-            "JOIN pg_namespace n ON n.oid = e.extnamespace")}
-        schemas = [s for (s,) in conn.execute(
-            f"SELECT n.nspname FROM pg_namespace n WHERE {USER_NAMESPACES}", ())]
+                WHERE {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")}""",
+                (),
+            )
+        ]
+        extensions = {
+            name: (version, nsp)
+            for name, version, nsp in conn.execute(
+                "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e "
+                "JOIN pg_namespace n ON n.oid = e.extnamespace"
+            )
+        }
+        schemas = [s for (s,) in conn.execute(f"SELECT n.nspname FROM pg_namespace n WHERE {USER_NAMESPACES}", ())]
         checks: dict[int, list[str]] = {}
-        for relid, name in conn.execute("SELECT conrelid, conname FROM pg_constraint WHERE contype = 'c' "
-                                        "AND conislocal AND conrelid = ANY(%s)", (oids,)):
+        for relid, name in conn.execute(
+            "SELECT conrelid, conname FROM pg_constraint WHERE contype = 'c' AND conislocal AND conrelid = ANY(%s)",
+            (oids,),
+        ):
             checks.setdefault(relid, []).append(name)
-        bounds = {oid: text for oid, text in conn.execute(
-            "SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) FROM pg_class c "
-            "WHERE c.oid = ANY(%s) AND c.relpartbound IS NOT NULL", (oids,))}
-        partkeys = {oid: [int(a) for a in attrs] for oid, attrs in conn.execute(
-            "SELECT partrelid, partattrs::int2[] FROM pg_partitioned_table WHERE partrelid = ANY(%s)", (oids,))}
+        bounds = dict(
+            conn.execute(
+                "SELECT c.oid, pg_get_expr(c.relpartbound, c.oid) FROM pg_class c "
+                "WHERE c.oid = ANY(%s) AND c.relpartbound IS NOT NULL",
+                (oids,),
+            )
+        )
+        partkeys = {
+            oid: [int(a) for a in attrs]
+            for oid, attrs in conn.execute(
+                "SELECT partrelid, partattrs::int2[] FROM pg_partitioned_table WHERE partrelid = ANY(%s)", (oids,)
+            )
+        }
         return cls(rels, columns, indexes, policies, functions, extensions, schemas, checks, bounds, partkeys)
 
     def descendants(self, oid: int) -> list[_Rel]:
@@ -840,7 +1032,7 @@ def _fingerprint(conn) -> dict[tuple[str, str, str], str]:
                      pg_get_expr(c.relpartbound, c.oid))
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {USER_NAMESPACES}
-       AND {NOT_EXTENSION.format(catalog='pg_class', oid='c.oid')}
+       AND {NOT_EXTENSION.format(catalog="pg_class", oid="c.oid")}
     UNION ALL
     SELECT 'column', n.nspname || '.' || c.relname, a.attname,
            concat_ws(' ', format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
@@ -871,7 +1063,7 @@ def _fingerprint(conn) -> dict[tuple[str, str, str], str]:
            concat_ws(' ', md5(p.prosrc), p.provolatile::text, p.prosecdef, p.proconfig::text, pg_get_userbyid(p.proowner),
                      p.proacl::text, pg_get_function_result(p.oid))
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog='pg_proc', oid='p.oid')}
+     WHERE {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")}
     UNION ALL
     SELECT 'type', n.nspname || '.' || t.typname, '',
            concat_ws(' ', t.typtype::text, format_type(t.typbasetype, t.typtypmod),
@@ -881,7 +1073,7 @@ def _fingerprint(conn) -> dict[tuple[str, str, str], str]:
                        WHERE con.contypid = t.oid))
       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
      WHERE t.typtype IN ('e', 'd', 'r', 'm') AND {USER_NAMESPACES}
-       AND {NOT_EXTENSION.format(catalog='pg_type', oid='t.oid')}
+       AND {NOT_EXTENSION.format(catalog="pg_type", oid="t.oid")}
     UNION ALL
     SELECT 'schema', n.nspname, '', concat_ws(' ', pg_get_userbyid(n.nspowner), n.nspacl::text,
                                              obj_description(n.oid, 'pg_namespace'))
@@ -904,22 +1096,28 @@ def _fingerprint(conn) -> dict[tuple[str, str, str], str]:
     out: dict[tuple[str, str, str], str] = {}
     for kind, obj, detail, value in conn.execute(query, ()):
         out[(kind, obj, detail)] = value or ""
-    tables = conn.execute(f"""
+    tables = conn.execute(
+        f"""
         SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r' AND {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog='pg_class', oid='c.oid')}""",
-                          ()).fetchall()
+         WHERE c.relkind = 'r' AND {USER_NAMESPACES} AND {NOT_EXTENSION.format(catalog="pg_class", oid="c.oid")}""",
+        (),
+    ).fetchall()
     if tables:
         from psycopg import sql
 
         counts = sql.SQL(" UNION ALL ").join(
             sql.SQL("SELECT {}, count(*)::text FROM ONLY {}.{}").format(
-                sql.Literal(f"{nsp}.{rel}"), sql.Identifier(nsp), sql.Identifier(rel)) for nsp, rel in tables)
+                sql.Literal(f"{nsp}.{rel}"), sql.Identifier(nsp), sql.Identifier(rel)
+            )
+            for nsp, rel in tables
+        )
         for obj, count in conn.execute(counts):
             out[("rows", obj, "")] = count
     return out
 
 
 # --- probe values ------------------------------------------------------------------------------------
+
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -965,16 +1163,22 @@ def _value(col: _Col) -> str | None:
     if col.typname == "tsvector":
         return "''::tsvector"
     return {
-        "N": f"{n}::{col.type}", "S": f"'{n}'::{col.type}", "B": "true", "D": f"now()::{col.type}",
-        "T": f"'1 second'::{col.type}", "A": f"'{{}}'::{col.type}", "I": f"'127.0.0.1'::{col.type}",
+        "N": f"{n}::{col.type}",
+        "S": f"'{n}'::{col.type}",
+        "B": "true",
+        "D": f"now()::{col.type}",
+        "T": f"'1 second'::{col.type}",
+        "A": f"'{{}}'::{col.type}",
+        "I": f"'127.0.0.1'::{col.type}",
     }.get(col.category)
 
 
 # --- small helpers ---------------------------------------------------------------------------------------
 
+
 def _short(value: str, limit: int = 60) -> str:
     value = " ".join(value.split())
-    return value if len(value) <= limit else value[:limit - 1] + "…"
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def difflib_close(word: str, known: list[str]) -> str | None:

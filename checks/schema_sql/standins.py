@@ -14,13 +14,56 @@ are skipped with a note (semantics.py).
 from __future__ import annotations
 
 # contrib modules of PostgreSQL 16 (contrib.html)
-CONTRIB = frozenset("""
-adminpack amcheck autoinc bloom btree_gin btree_gist citext cube dblink dict_int dict_xsyn earthdistance
-file_fdw fuzzystrmatch hstore insert_username intagg intarray isn lo ltree moddatetime old_snapshot
-pageinspect pg_buffercache pg_freespacemap pg_prewarm pg_stat_statements pg_surgery pg_trgm pg_visibility
-pg_walinspect pgcrypto pgrowlocks pgstattuple postgres_fdw refint seg sslinfo tablefunc tcn
-tsm_system_rows tsm_system_time unaccent uuid-ossp xml2
-""".split())
+CONTRIB = frozenset(
+    [
+        "adminpack",
+        "amcheck",
+        "autoinc",
+        "bloom",
+        "btree_gin",
+        "btree_gist",
+        "citext",
+        "cube",
+        "dblink",
+        "dict_int",
+        "dict_xsyn",
+        "earthdistance",
+        "file_fdw",
+        "fuzzystrmatch",
+        "hstore",
+        "insert_username",
+        "intagg",
+        "intarray",
+        "isn",
+        "lo",
+        "ltree",
+        "moddatetime",
+        "old_snapshot",
+        "pageinspect",
+        "pg_buffercache",
+        "pg_freespacemap",
+        "pg_prewarm",
+        "pg_stat_statements",
+        "pg_surgery",
+        "pg_trgm",
+        "pg_visibility",
+        "pg_walinspect",
+        "pgcrypto",
+        "pgrowlocks",
+        "pgstattuple",
+        "postgres_fdw",
+        "refint",
+        "seg",
+        "sslinfo",
+        "tablefunc",
+        "tcn",
+        "tsm_system_rows",
+        "tsm_system_time",
+        "unaccent",
+        "uuid-ossp",
+        "xml2",
+    ]
+)
 
 _FUNCTIONS = {
     "uuid-ossp": [
@@ -68,14 +111,20 @@ _DOMAINS = {"citext": "text", "hstore": "text", "ltree": "text"}
 def standin_sql(extension: str, schema: str) -> str:
     """SQL that creates the stand-ins of `extension` in `schema` (idempotent; '' if there are none)."""
     quoted = '"' + schema.replace('"', '""') + '"'
-    parts = [f"CREATE OR REPLACE FUNCTION {quoted}.{signature} RETURNS {result} LANGUAGE sql AS $umx${body}$umx$;"
-             for signature, result, body in _FUNCTIONS.get(extension, [])]
+    parts = [
+        f"CREATE OR REPLACE FUNCTION {quoted}.{signature} RETURNS {result} LANGUAGE sql AS $umx${body}$umx$;"
+        for signature, result, body in _FUNCTIONS.get(extension, [])
+    ]
     if extension == "pg_trgm":
-        parts.append(f"DO $umx$ BEGIN CREATE OPERATOR {quoted}.% (LEFTARG = text, RIGHTARG = text, "
-                     f"FUNCTION = {quoted}.umx_trgm_match); EXCEPTION WHEN duplicate_function THEN NULL; END $umx$;")
+        parts.append(
+            f"DO $umx$ BEGIN CREATE OPERATOR {quoted}.% (LEFTARG = text, RIGHTARG = text, "
+            f"FUNCTION = {quoted}.umx_trgm_match); EXCEPTION WHEN duplicate_function THEN NULL; END $umx$;"
+        )
     if extension in _DOMAINS:
-        parts.append(f"DO $umx$ BEGIN CREATE DOMAIN {quoted}.{extension} AS {_DOMAINS[extension]}; "
-                     "EXCEPTION WHEN duplicate_object THEN NULL; END $umx$;")
+        parts.append(
+            f"DO $umx$ BEGIN CREATE DOMAIN {quoted}.{extension} AS {_DOMAINS[extension]}; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $umx$;"
+        )
     return "\n".join(parts) or "SELECT 1"
 
 
@@ -86,11 +135,15 @@ _PROVIDES = {
     "btree_gist": ('access method "gist"',),
     "intarray": ("gin__int_ops", "gist__int_ops", "gist__intbig_ops"),
     "pg_stat_statements": ("pg_stat_statements",),
-    "hstore": ("hstore",), "ltree": ("ltree",), "citext": ("citext",),
+    "hstore": ("hstore",),
+    "ltree": ("ltree",),
+    "citext": ("citext",),
 }
 
 
 def explains(missing: set[str], message: str) -> str | None:
     """The missing extension whose objects an error message names, or None."""
-    return next((extension for extension in sorted(missing)
-                 if any(name in message for name in _PROVIDES.get(extension, ()))), None)
+    return next(
+        (extension for extension in sorted(missing) if any(name in message for name in _PROVIDES.get(extension, ()))),
+        None,
+    )

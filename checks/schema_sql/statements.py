@@ -33,29 +33,134 @@ from umgebungsmatrix.errors import InputError
 BOM = "\ufeff"
 
 # Statement-leading keywords of PostgreSQL 16 (SQL Commands reference, sql-commands.html).
-COMMANDS = frozenset("""
-ABORT ALTER ANALYZE ANALYSE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE DEALLOCATE
-DECLARE DELETE DISCARD DO DROP END EXECUTE EXPLAIN FETCH GRANT IMPORT INSERT LISTEN LOAD LOCK MERGE MOVE
-NOTIFY PREPARE REASSIGN REFRESH REINDEX RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SELECT SET SHOW
-START TABLE TRUNCATE UNLISTEN UPDATE VACUUM VALUES WITH
-""".split())
+COMMANDS = frozenset(
+    [
+        "ABORT",
+        "ALTER",
+        "ANALYZE",
+        "ANALYSE",
+        "BEGIN",
+        "CALL",
+        "CHECKPOINT",
+        "CLOSE",
+        "CLUSTER",
+        "COMMENT",
+        "COMMIT",
+        "COPY",
+        "CREATE",
+        "DEALLOCATE",
+        "DECLARE",
+        "DELETE",
+        "DISCARD",
+        "DO",
+        "DROP",
+        "END",
+        "EXECUTE",
+        "EXPLAIN",
+        "FETCH",
+        "GRANT",
+        "IMPORT",
+        "INSERT",
+        "LISTEN",
+        "LOAD",
+        "LOCK",
+        "MERGE",
+        "MOVE",
+        "NOTIFY",
+        "PREPARE",
+        "REASSIGN",
+        "REFRESH",
+        "REINDEX",
+        "RELEASE",
+        "RESET",
+        "REVOKE",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "SECURITY",
+        "SELECT",
+        "SET",
+        "SHOW",
+        "START",
+        "TABLE",
+        "TRUNCATE",
+        "UNLISTEN",
+        "UPDATE",
+        "VACUUM",
+        "VALUES",
+        "WITH",
+    ]
+)
 # Object types after CREATE/ALTER/DROP (one or two words), PostgreSQL 16.
-OBJECT_TYPES = frozenset("""
-AGGREGATE CAST COLLATION CONVERSION DATABASE DOMAIN EXTENSION FUNCTION GROUP INDEX LANGUAGE POLICY
-PROCEDURE PUBLICATION ROLE ROUTINE RULE SCHEMA SEQUENCE SERVER STATISTICS SUBSCRIPTION TABLE TABLESPACE
-TRANSFORM TRIGGER TYPE USER VIEW OPERATOR SYSTEM
-""".split())
+OBJECT_TYPES = frozenset(
+    [
+        "AGGREGATE",
+        "CAST",
+        "COLLATION",
+        "CONVERSION",
+        "DATABASE",
+        "DOMAIN",
+        "EXTENSION",
+        "FUNCTION",
+        "GROUP",
+        "INDEX",
+        "LANGUAGE",
+        "POLICY",
+        "PROCEDURE",
+        "PUBLICATION",
+        "ROLE",
+        "ROUTINE",
+        "RULE",
+        "SCHEMA",
+        "SEQUENCE",
+        "SERVER",
+        "STATISTICS",
+        "SUBSCRIPTION",
+        "TABLE",
+        "TABLESPACE",
+        "TRANSFORM",
+        "TRIGGER",
+        "TYPE",
+        "USER",
+        "VIEW",
+        "OPERATOR",
+        "SYSTEM",
+    ]
+)
 TWO_WORD_TYPES = {
-    ("ACCESS", "METHOD"), ("EVENT", "TRIGGER"), ("FOREIGN", "TABLE"), ("FOREIGN", "DATA"),
-    ("MATERIALIZED", "VIEW"), ("TEXT", "SEARCH"), ("USER", "MAPPING"), ("DEFAULT", "PRIVILEGES"),
-    ("LARGE", "OBJECT"), ("OPERATOR", "CLASS"), ("OPERATOR", "FAMILY"), ("OWNED", "BY"),
+    ("ACCESS", "METHOD"),
+    ("EVENT", "TRIGGER"),
+    ("FOREIGN", "TABLE"),
+    ("FOREIGN", "DATA"),
+    ("MATERIALIZED", "VIEW"),
+    ("TEXT", "SEARCH"),
+    ("USER", "MAPPING"),
+    ("DEFAULT", "PRIVILEGES"),
+    ("LARGE", "OBJECT"),
+    ("OPERATOR", "CLASS"),
+    ("OPERATOR", "FAMILY"),
+    ("OWNED", "BY"),
 }
 # Words between CREATE and the object type that do not change the kind.
-CREATE_MODIFIERS = frozenset("""
-OR REPLACE UNIQUE TEMP TEMPORARY UNLOGGED GLOBAL LOCAL RECURSIVE TRUSTED PROCEDURAL CONSTRAINT DEFAULT
-""".split())
+CREATE_MODIFIERS = frozenset(
+    [
+        "OR",
+        "REPLACE",
+        "UNIQUE",
+        "TEMP",
+        "TEMPORARY",
+        "UNLOGGED",
+        "GLOBAL",
+        "LOCAL",
+        "RECURSIVE",
+        "TRUSTED",
+        "PROCEDURAL",
+        "CONSTRAINT",
+        "DEFAULT",
+    ]
+)
 
-_LEX = re.compile(r"""
+_LEX = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<line_comment>--[^\n]*)
   | (?P<block>/\*)
@@ -69,7 +174,9 @@ _LEX = re.compile(r"""
   | (?P<backslash>\\)
   | (?P<word>[^\W\d][\w$]*)
   | (?P<other>[0-9+*=<>,.:!%^&|~?@#\[\]{}`]+|.)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 _BLOCK_TOKEN = re.compile(r"/\*|\*/")
 # inside a statement whose leading words are known: everything up to the next character that matters
 _BORING = re.compile(r"[^'\"$;()\\/\-]+")
@@ -166,8 +273,12 @@ def unknown_words(words: tuple[str, ...]) -> tuple[str, list[str]] | None:
         return first, difflib.get_close_matches(first, sorted(COMMANDS), n=1, cutoff=0.6)
     if first in ("CREATE", "ALTER", "DROP"):
         rest = [w for w in words[1:] if not (first == "CREATE" and w in CREATE_MODIFIERS)]
-        if rest and rest[0] not in OBJECT_TYPES and tuple(rest[:2]) not in TWO_WORD_TYPES \
-                and rest[0] not in {w for pair in TWO_WORD_TYPES for w in pair[:1]}:
+        if (
+            rest
+            and rest[0] not in OBJECT_TYPES
+            and tuple(rest[:2]) not in TWO_WORD_TYPES
+            and rest[0] not in {w for pair in TWO_WORD_TYPES for w in pair[:1]}
+        ):
             known = sorted(OBJECT_TYPES | {p[0] for p in TWO_WORD_TYPES})
             return rest[0], difflib.get_close_matches(rest[0], known, n=1, cutoff=0.6)
     return None
@@ -175,7 +286,7 @@ def unknown_words(words: tuple[str, ...]) -> tuple[str, list[str]] | None:
 
 def _is_routine(words: list[str]) -> bool:
     """CREATE [OR REPLACE] {FUNCTION|PROCEDURE}: psql tracks BEGIN … END there."""
-    head = [w for w in words[:4]]
+    head = list(words[:4])
     if len(head) >= 2 and head[0] == "CREATE" and head[1] in ("FUNCTION", "PROCEDURE"):
         return True
     return len(head) >= 4 and head[:3] == ["CREATE", "OR", "REPLACE"] and head[3] in ("FUNCTION", "PROCEDURE")
@@ -184,10 +295,7 @@ def _is_routine(words: list[str]) -> bool:
 def _copy_from_stdin(words: list[str]) -> bool:
     if not words or words[0] != "COPY":
         return False
-    for i, word in enumerate(words[:-1]):
-        if word == "FROM" and words[i + 1] in ("STDIN", "PSTDIN"):
-            return True
-    return False
+    return any(word == "FROM" and words[i + 1] in ("STDIN", "PSTDIN") for i, word in enumerate(words[:-1]))
 
 
 def split(text: str, path: str = "schema.sql") -> Split:
@@ -232,8 +340,11 @@ def split(text: str, path: str = "schema.sql") -> Split:
                     last_end -= 1
                 if pos >= size:
                     break
-                if text[pos] == "'" and text[pos - 1] in "eE" and (pos < 2 or not (text[pos - 2].isalnum()
-                                                                                  or text[pos - 2] in "_$")):
+                if (
+                    text[pos] == "'"
+                    and text[pos - 1] in "eE"
+                    and (pos < 2 or not (text[pos - 2].isalnum() or text[pos - 2] in "_$"))
+                ):
                     m2 = _ESTRING_END.match(text, pos + 1)
                     if m2 is None:
                         raise unclosed(pos - 1, "Zeichenkette E'…")
@@ -242,7 +353,7 @@ def split(text: str, path: str = "schema.sql") -> Split:
         m = match(text, pos)
         kind = m.lastgroup
         token_start, pos = pos, m.end()
-        if kind == "ws" or kind == "line_comment":
+        if kind in {"ws", "line_comment"}:
             continue
         if kind == "block":
             level, scan = 1, pos
@@ -260,8 +371,9 @@ def split(text: str, path: str = "schema.sql") -> Split:
             line, column = lines.position(token_start)
             command = text[token_start:end].rstrip()
             name = re.match(r"\\[^\s\\]*", command).group()
-            pieces.append(Piece(token_start, token_start + len(command), line, column, line,
-                                f"psql {name}", (name,), meta=True))
+            pieces.append(
+                Piece(token_start, token_start + len(command), line, column, line, f"psql {name}", (name,), meta=True)
+            )
             pos = end
             continue
         if start is None:
@@ -304,19 +416,16 @@ def split(text: str, path: str = "schema.sql") -> Split:
             if len(words) <= 4 and _is_routine(words):
                 routine = True
             if routine and depth == 0:
-                if upper == "BEGIN":
-                    begin_depth += 1
-                elif upper == "CASE" and begin_depth:
+                if upper == "BEGIN" or (upper == "CASE" and begin_depth):
                     begin_depth += 1
                 elif upper == "END" and begin_depth:
                     begin_depth -= 1
-        elif kind == "semicolon":
-            if depth == 0 and begin_depth == 0:
-                is_copy = _copy_from_stdin(words)
-                finish(last_end)
-                if is_copy:
-                    pos = _copy_data(text, pos, pieces, lines)
-                continue
+        elif kind == "semicolon" and depth == 0 and begin_depth == 0:
+            is_copy = _copy_from_stdin(words)
+            finish(last_end)
+            if is_copy:
+                pos = _copy_data(text, pos, pieces, lines)
+            continue
         last_end = pos
     if start is not None:
         finish(last_end)
@@ -333,6 +442,15 @@ def _copy_data(text: str, pos: int, pieces: list[Piece], lines: Lines) -> int:
     body = text[data_start:data_end]
     rows = body.count("\n") + (1 if body and not body.endswith("\n") else 0)
     last = pieces[-1]
-    pieces[-1] = Piece(last.start, last.end, last.line, last.column, lines.line(max(data_start, after - 1)),
-                       last.kind, last.words, data=(data_start, data_end), data_rows=rows)
+    pieces[-1] = Piece(
+        last.start,
+        last.end,
+        last.line,
+        last.column,
+        lines.line(max(data_start, after - 1)),
+        last.kind,
+        last.words,
+        data=(data_start, data_end),
+        data_rows=rows,
+    )
     return after

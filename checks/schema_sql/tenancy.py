@@ -22,9 +22,9 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -53,10 +53,10 @@ def _parse(text: str) -> exp.Expression | None:
     logger.setLevel(logging.CRITICAL)
     try:
         return _DIALECT.parse_into(exp.Condition, text)[0] if hasattr(_DIALECT, "parse_into") else None
-    except Exception:  # noqa: BLE001 - fall back below
+    except Exception:
         try:
             return _DIALECT.parse(f"SELECT {text}")[0].expressions[0]
-        except Exception:  # noqa: BLE001 - not readable by sqlglot
+        except Exception:
             return None
     finally:
         logger.setLevel(level)
@@ -107,15 +107,19 @@ def _compares_tenant(node: exp.Expression, column: str, setting: str, functions:
     if isinstance(node, (exp.EQ, exp.NullSafeEQ)):
         sides = (node.this, node.expression)
     elif isinstance(node, exp.In):
-        sides = (node.this, exp.Tuple(expressions=list(node.expressions)) if node.expressions
-                 else (node.args.get("query") or exp.Null()))
+        sides = (
+            node.this,
+            exp.Tuple(expressions=list(node.expressions))
+            if node.expressions
+            else (node.args.get("query") or exp.Null()),
+        )
     else:
         return False
     left, right = sides
-    for col, other in ((left, right), (right, left)):
-        if _is_tenant_column(col, column) and setting in settings_read(other, functions):
-            return True
-    return False
+    return any(
+        _is_tenant_column(col, column) and setting in settings_read(other, functions)
+        for col, other in ((left, right), (right, left))
+    )
 
 
 def _restricts(node: exp.Expression, column: str, setting: str, functions: Mapping[str, str]) -> bool:
@@ -143,8 +147,9 @@ def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
     return [node]
 
 
-def tenant_filter(expression: str | None, column: str, setting: str,
-                  functions: Mapping[str, str] | None = None) -> Verdict:
+def tenant_filter(
+    expression: str | None, column: str, setting: str, functions: Mapping[str, str] | None = None
+) -> Verdict:
     """Whether `expression` keeps rows to the tenant in `setting` (see module docstring).
 
     functions: lower-case function name (unqualified and schema.name) ->
@@ -169,8 +174,10 @@ def tenant_filter(expression: str | None, column: str, setting: str,
 def explain(verdict: Verdict, column: str, setting: str, where: str) -> str:
     """German reason why a policy expression does not restrict to the tenant."""
     if verdict.status == UNDER_OR:
-        return (f"{where} vergleicht „{column}“ mit der Mandanten-Variable nur unter OR/NOT: "
-                "andere Zweige geben Zeilen fremder Mandanten frei")
+        return (
+            f"{where} vergleicht „{column}“ mit der Mandanten-Variable nur unter OR/NOT: "
+            "andere Zweige geben Zeilen fremder Mandanten frei"
+        )
     hints = []
     wrong = [s for s in verdict.settings if s != setting]
     close = difflib.get_close_matches(setting, wrong, n=1, cutoff=0.6)
@@ -181,8 +188,10 @@ def explain(verdict: Verdict, column: str, setting: str, where: str) -> str:
         if near:
             hints.append(f"Spalte „{near[0]}“ – meinten Sie „{column}“ (plattform.rag.tenant_spalte)?")
     detail = f" ({'; '.join(hints)})" if hints else ""
-    return (f"{where} filtert nicht nach Mandant: kein „{column} = …current_setting('{setting}')…“ "
-            f"als eigene AND-Bedingung{detail}")
+    return (
+        f"{where} filtert nicht nach Mandant: kein „{column} = …current_setting('{setting}')…“ "
+        f"als eigene AND-Bedingung{detail}"
+    )
 
 
 def function_bodies(items) -> dict[str, str]:

@@ -33,8 +33,12 @@ METHOD_TYPES: dict[str, tuple[str, ...]] = {
 }
 # (method, type) -> most dimensions an index can hold
 MAX_DIMENSIONS: dict[tuple[str, str], int] = {
-    ("hnsw", "vector"): 2000, ("hnsw", "halfvec"): 4000, ("hnsw", "bit"): 64000,
-    ("ivfflat", "vector"): 2000, ("ivfflat", "halfvec"): 4000, ("ivfflat", "bit"): 64000,
+    ("hnsw", "vector"): 2000,
+    ("hnsw", "halfvec"): 4000,
+    ("hnsw", "bit"): 64000,
+    ("ivfflat", "vector"): 2000,
+    ("ivfflat", "halfvec"): 4000,
+    ("ivfflat", "bit"): 64000,
 }
 SPARSEVEC_MAX_NONZERO = 1000  # per row, for HNSW; a limit on the data, not on the column
 # opclass prefixes of pgvector (an index with one of them is a vector index)

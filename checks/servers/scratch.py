@@ -25,10 +25,10 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .postgres import PG_SYSTEM_USER, ServerUnavailable, chown_tree, pg_bin, run_postgres, template_cluster
 from .procs import ChildDied, Supervisor

@@ -16,7 +16,7 @@ from umgebungsmatrix.paths import ROOT
 
 APP_DIR = ROOT / "compose" / "app"
 SCHEMA_FILE_ENV = "PLATTFORM_SCHEMA_SQL"  # same name as plattform.settings.SCHEMA_FILE_ENV (test pins it)
-PROBE_TASK = "plattform.probe"           # same name as the task in plattform.worker (test pins it)
+PROBE_TASK = "plattform.probe"  # same name as the task in plattform.worker (test pins it)
 
 
 class CommandProblem(Exception):
@@ -34,8 +34,10 @@ def argv_for(command: tuple[str, ...], app_dir: Path = APP_DIR) -> list[str]:
         return [sys.executable, *(["-m", "celery"] if head == "celery" else []), *rest]
     scripts = declared_scripts(app_dir)
     if head not in scripts:
-        raise CommandProblem(f"Befehl „{head}“ aus der Matrix ist in {app_dir.relative_to(ROOT)}/pyproject.toml "
-                             f"nicht als Konsolenbefehl deklariert (vorhanden: {', '.join(sorted(scripts))})")
+        raise CommandProblem(
+            f"Befehl „{head}“ aus der Matrix ist in {app_dir.relative_to(ROOT)}/pyproject.toml "
+            f"nicht als Konsolenbefehl deklariert (vorhanden: {', '.join(sorted(scripts))})"
+        )
     module, func = scripts[head].split(":")
     code = f"import sys; from {module} import {func} as f; sys.exit(f())"
     return [sys.executable, "-c", code, *rest]

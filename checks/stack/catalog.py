@@ -105,8 +105,9 @@ def read_tables(conn, schema: str) -> dict[str, LiveTable]:
     for table, column, type_, not_null in conn.execute(_COLUMNS, params):
         tables[table].columns[column] = (type_, not_null)
     for name, table, method, unique, backs, opclasses, defaults, keys in conn.execute(_INDEXES, params):
-        tables[table].indexes[name] = LiveIndex(name, table, method, unique, backs, tuple(opclasses),
-                                                tuple(defaults), tuple(keys))
+        tables[table].indexes[name] = LiveIndex(
+            name, table, method, unique, backs, tuple(opclasses), tuple(defaults), tuple(keys)
+        )
     for table, policy in conn.execute(_POLICIES, params):
         tables[table].policies.add(policy)
     return tables

@@ -30,25 +30,49 @@ class Interrupted(BaseException):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", choices=PROVIDERS, default=os.environ.get("STACK") or "embedded",
-                        help="embedded (Standard: Postgres/Redis/Web/Worker ohne Docker), docker "
-                             "(Compose-Stack) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
-                             "auch über die Umgebungsvariable STACK")
+    parser.add_argument(
+        "--provider",
+        choices=PROVIDERS,
+        default=os.environ.get("STACK") or "embedded",
+        help="embedded (Standard: Postgres/Redis/Web/Worker ohne Docker), docker "
+        "(Compose-Stack) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
+        "auch über die Umgebungsvariable STACK",
+    )
     parser.add_argument("--json", action="store_true", help="Ergebnis als JSON auf stdout (für CI)")
-    parser.add_argument("--nur", action="append", choices=CHECK_IDS, metavar="PRÜFUNG",
-                        help=f"nur diese Prüfung(en) ausführen: {', '.join(CHECK_IDS)} (mehrfach möglich)")
-    parser.add_argument("--schema", type=Path, default=None,
-                        help="statt docs/rag/schema.sql diese Datei migrieren lassen (embedded und docker; zeigt, "
-                             "wie ein Entwurf vom deklarierten Schema abweicht)")
+    parser.add_argument(
+        "--nur",
+        action="append",
+        choices=CHECK_IDS,
+        metavar="PRÜFUNG",
+        help=f"nur diese Prüfung(en) ausführen: {', '.join(CHECK_IDS)} (mehrfach möglich)",
+    )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=None,
+        help="statt docs/rag/schema.sql diese Datei migrieren lassen (embedded und docker; zeigt, "
+        "wie ein Entwurf vom deklarierten Schema abweicht)",
+    )
     images = parser.add_mutually_exclusive_group()
-    images.add_argument("--offline", dest="offline", action="store_true", default=None,
-                        help="nur docker: alle Images lokal bauen (ohne Registry); Standard: automatisch, "
-                             "offline, wenn ein Pull scheitert (auch STACK_OFFLINE=1)")
-    images.add_argument("--online", dest="offline", action="store_false",
-                        help="nur docker: die Upstream-Images der Compose-Datei unverändert nutzen (STACK_OFFLINE=0)")
-    parser.add_argument("--migrieren", action="store_true",
-                        help="Migration ausdrücklich verlangen (embedded/docker tun es laut Matrix ohnehin; "
-                             "external verweigert es)")
+    images.add_argument(
+        "--offline",
+        dest="offline",
+        action="store_true",
+        default=None,
+        help="nur docker: alle Images lokal bauen (ohne Registry); Standard: automatisch, "
+        "offline, wenn ein Pull scheitert (auch STACK_OFFLINE=1)",
+    )
+    images.add_argument(
+        "--online",
+        dest="offline",
+        action="store_false",
+        help="nur docker: die Upstream-Images der Compose-Datei unverändert nutzen (STACK_OFFLINE=0)",
+    )
+    parser.add_argument(
+        "--migrieren",
+        action="store_true",
+        help="Migration ausdrücklich verlangen (embedded/docker tun es laut Matrix ohnehin; external verweigert es)",
+    )
 
 
 _PENDING: list[int] = []
@@ -87,8 +111,9 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     provider = None
     try:
         plan = build_plan(facts, schema=args.schema.resolve() if args.schema else None)
-        provider = provider_for(args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema,
-                                offline=args.offline)
+        provider = provider_for(
+            args.provider, plan, _progress, migrate=args.migrieren, schema=args.schema, offline=args.offline
+        )
         _progress(f"Starte Stack „{args.provider}“ für Stage {plan.stage.name} …")
         with provider as endpoints:
             checks_started = time.perf_counter()

@@ -16,39 +16,53 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 from umgebungsmatrix.paths import ROOT
 
+from ..servers.postgres import (
+    PG_SYSTEM_USER,
+    chown_tree,
+    free_port,
+    pg_bin,
+    run_postgres,
+    template_cluster,
+)
+from ..servers.procs import Child, ChildDied, Supervisor, wait_until
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV, CommandProblem, app_env, argv_for
 from .plan import ServicePlan, StackPlan, WorkerPlan
-from ..servers.postgres import (
-    PG_SYSTEM_USER, ServerUnavailable, chown_tree, free_port, pg_bin, run_postgres, template_cluster,
-)
-from ..servers.procs import TEMP_PREFIX, Child, ChildDied, Supervisor, wait_until
 from .provider import Provider, StackEndpoints, StackError, WorkerEndpoint
 
 __all__ = ["FAST_WORKER_FLAGS", "EmbeddedProvider", "free_port", "pg_bin"]  # docker.py reuses these
 
 START_TIMEOUT = 30.0
-REDIS_HINT = ("redis-server fehlt. Installieren mit: sudo apt-get install -y redis-server "
-              "(Debian/Ubuntu; `make check-stack` tut das als root selbst), "
-              "oder den Pfad in der Umgebungsvariable REDIS_SERVER angeben.")
+REDIS_HINT = (
+    "redis-server fehlt. Installieren mit: sudo apt-get install -y redis-server "
+    "(Debian/Ubuntu; `make check-stack` tut das als root selbst), "
+    "oder den Pfad in der Umgebungsvariable REDIS_SERVER angeben."
+)
 # Start-speed flags added to the matrix worker command (same app, same queues):
 # one process, no cluster chatter. Documented in docs/runbooks/stack-pruefung.md.
-FAST_WORKER_FLAGS = ("--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                     "--loglevel", "INFO")
+FAST_WORKER_FLAGS = (
+    "--pool",
+    "solo",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "--loglevel",
+    "INFO",
+)
 
 
 def redis_server() -> str:
-    path = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    path = (
+        os.environ.get("REDIS_SERVER")
+        or shutil.which("redis-server")
+        or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    )
     if not path:
         raise StackError(REDIS_HINT)
     return path
@@ -79,11 +93,21 @@ class EmbeddedProvider(Provider):
         except (CommandProblem, ChildDied) as exc:
             raise StackError(_explain(exc)) from None
         return StackEndpoints(
-            provider=self.name, stage=self.plan.stage.id, database_url=pg_url, redis_url=redis_url,
-            web_url=web_url, health_path=self.plan.web.health_path if self.plan.web else None,
-            workers=tuple(endpoints), schema_file=self.plan.schema_file, local=True, fresh=True,
-            migration_log="\n".join(x for x in (migration_log, web_log) if x), timings=self.timings,
-            psql=pg_bin() / "psql", admin_database_url=admin_url)
+            provider=self.name,
+            stage=self.plan.stage.id,
+            database_url=pg_url,
+            redis_url=redis_url,
+            web_url=web_url,
+            health_path=self.plan.web.health_path if self.plan.web else None,
+            workers=tuple(endpoints),
+            schema_file=self.plan.schema_file,
+            local=True,
+            fresh=True,
+            migration_log="\n".join(x for x in (migration_log, web_log) if x),
+            timings=self.timings,
+            psql=pg_bin() / "psql",
+            admin_database_url=admin_url,
+        )
 
     def stop(self) -> None:
         if self.sup is None:
@@ -99,9 +123,26 @@ class EmbeddedProvider(Provider):
         started = time.perf_counter()
         binary = redis_server()
         port = free_port()
-        child = self.sup.spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.sup.workdir),
-                                         "--daemonize", "no", "--protected-mode", "yes"])
+        child = self.sup.spawn(
+            "redis",
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.sup.workdir),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+        )
         self._redis_started = started
         return f"redis://127.0.0.1:{port}/0", child
 
@@ -109,7 +150,7 @@ class EmbeddedProvider(Provider):
         def up() -> bool:
             try:
                 return bool(clients.redis_client(url).ping())
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 return False
 
         try:
@@ -128,8 +169,10 @@ class EmbeddedProvider(Provider):
         _child, admin = run_postgres(self.sup, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
         self.timings["postgres"] = time.perf_counter() - started
         url = admin.rsplit("/", 1)[0] + f"/{self.plan.database}"
-        self.progress(f"✓ Postgres läuft (Datenbank {self.plan.database}, Benutzer {self.plan.user}, "
-                      f"{url.rsplit('@', 1)[1].split('/')[0]}, {self.timings['postgres']:.2f} s)")
+        self.progress(
+            f"✓ Postgres läuft (Datenbank {self.plan.database}, Benutzer {self.plan.user}, "
+            f"{url.rsplit('@', 1)[1].split('/')[0]}, {self.timings['postgres']:.2f} s)"
+        )
         return url, admin
 
     def _fresh_data_dir(self) -> Path:
@@ -167,8 +210,9 @@ class EmbeddedProvider(Provider):
         env = self._env(web, pg_url, redis_url, PORT=str(port))
         child = self.sup.spawn(web.name, argv_for(web.command), env=env, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: clients.http_status(url + (web.health_path or "/")) == 200, START_TIMEOUT, child,
-                   "Web-Health")
+        wait_until(
+            lambda: clients.http_status(url + (web.health_path or "/")) == 200, START_TIMEOUT, child, "Web-Health"
+        )
         self.timings["web"] = time.perf_counter() - started
         self.progress(f"✓ Web antwortet auf {web.health_path} ({url}, {self.timings['web']:.2f} s)")
         return url, child.log_tail()
@@ -193,9 +237,11 @@ class EmbeddedProvider(Provider):
         return WorkerEndpoint(node, worker.stage, worker.service, worker.queues, worker.foreign_queues, broker)
 
     def _env(self, service: ServicePlan, pg_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-        secrets = {name: value for name, value in
-                   ((self.plan.database_url_env, pg_url), (self.plan.redis_url_env, redis_url))
-                   if name in service.secret_env}
+        secrets = {
+            name: value
+            for name, value in ((self.plan.database_url_env, pg_url), (self.plan.redis_url_env, redis_url))
+            if name in service.secret_env
+        }
         return app_env({**service.env, **secrets, SCHEMA_FILE_ENV: str(self.plan.schema_file), **extra})
 
 

@@ -11,9 +11,10 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -76,35 +77,57 @@ def empty_start(ctx: Ctx, res: CheckResult) -> None:
         res.skip(f"Stage {ctx.plan.stage.id} startet laut Matrix nicht leer")
         return
     with ctx.connect() as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (ctx.rag.db_schema,))]
-        res.expect(bool(tables), f"{len(tables)} Tabellen in Schema {ctx.rag.db_schema}",
-                   f"Schema {ctx.rag.db_schema} hat keine Tabellen (Migration fehlt?)")
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+                (ctx.rag.db_schema,),
+            )
+        ]
+        res.expect(
+            bool(tables),
+            f"{len(tables)} Tabellen in Schema {ctx.rag.db_schema}",
+            f"Schema {ctx.rag.db_schema} hat keine Tabellen (Migration fehlt?)",
+        )
         # row_security=off errors instead of silently hiding rows behind a policy
         conn.execute("SET row_security = off")
         for table in tables:
-            count = one(conn, sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(ctx.rag.db_schema), sql.Identifier(table)))[0]
-            res.expect(count == 0, f"{ctx.rag.db_schema}.{table}: 0 Zeilen",
-                       f"{ctx.rag.db_schema}.{table}: {count} Zeile(n) direkt nach dem Start")
+            count = one(
+                conn,
+                sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(ctx.rag.db_schema), sql.Identifier(table)),
+            )[0]
+            res.expect(
+                count == 0,
+                f"{ctx.rag.db_schema}.{table}: 0 Zeilen",
+                f"{ctx.rag.db_schema}.{table}: {count} Zeile(n) direkt nach dem Start",
+            )
     for broker in sorted({w.broker_url for w in ctx.ep.workers} | {ctx.ep.redis_url}):
         r = clients.redis_client(broker)
         for queue in ctx.plan.all_queues:
             length = r.llen(queue)
-            res.expect(length == 0, f"Queue {queue} ({_db(broker)}): Länge 0",
-                       f"Queue {queue} ({_db(broker)}): {length} Nachricht(en) direkt nach dem Start")
+            res.expect(
+                length == 0,
+                f"Queue {queue} ({_db(broker)}): Länge 0",
+                f"Queue {queue} ({_db(broker)}): {length} Nachricht(en) direkt nach dem Start",
+            )
         results = sum(1 for _ in r.scan_iter(clients.RESULT_KEY.format("*"), count=1000))
-        res.expect(results == 0, f"keine Task-Ergebnisse in {_db(broker)}",
-                   f"{results} Task-Ergebnis(se) in {_db(broker)}: es lief schon eine Aufgabe")
+        res.expect(
+            results == 0,
+            f"keine Task-Ergebnisse in {_db(broker)}",
+            f"{results} Task-Ergebnis(se) in {_db(broker)}: es lief schon eine Aufgabe",
+        )
     for worker in ctx.ep.workers:
         stats = clients.celery_app(worker.broker_url).control.inspect(destination=[worker.node], timeout=1.0).stats()
         total = (stats or {}).get(worker.node, {}).get("total")
         if total is None:
             res.bad(f"{worker.node}: keine Statistik erhalten")
         else:
-            res.expect(not total, f"{worker.node}: noch keine Aufgabe ausgeführt (kein Initial-Import)",
-                       f"{worker.node}: hat schon Aufgaben ausgeführt: {dict(total)}")
+            res.expect(
+                not total,
+                f"{worker.node}: noch keine Aufgabe ausgeführt (kein Initial-Import)",
+                f"{worker.node}: hat schon Aufgaben ausgeführt: {dict(total)}",
+            )
 
 
 def _db(url: str) -> str:
@@ -117,20 +140,24 @@ def services(ctx: Ctx, res: CheckResult) -> None:
     pg = ctx.matrix.plattform.postgres
     with ctx.connect() as conn:
         db, user, version = one(
-            conn, "SELECT current_database(), current_user, current_setting('server_version_num')::int")
+            conn, "SELECT current_database(), current_user, current_setting('server_version_num')::int"
+        )
     res.expect(db == pg.datenbank, f"Datenbank {db}", f"Datenbank heißt {db}, Matrix: {pg.datenbank}")
     res.expect(user == pg.benutzer, f"Benutzer {user}", f"Benutzer ist {user}, Matrix: {pg.benutzer}")
-    res.expect(version // 10000 == pg.version, f"Postgres {version // 10000} (Matrix: {pg.version})",
-               f"Postgres {version // 10000} läuft, die Matrix sagt {pg.version}")
+    res.expect(
+        version // 10000 == pg.version,
+        f"Postgres {version // 10000} (Matrix: {pg.version})",
+        f"Postgres {version // 10000} läuft, die Matrix sagt {pg.version}",
+    )
     redis_version = clients.redis_client(ctx.ep.redis_url).info("server")["redis_version"]
     major = int(str(redis_version).split(".")[0])
     want = ctx.matrix.plattform.redis.version
-    res.expect(major == want, f"Redis {redis_version} (Matrix: {want})",
-               f"Redis {redis_version} läuft, die Matrix sagt {want}")
+    res.expect(
+        major == want, f"Redis {redis_version} (Matrix: {want})", f"Redis {redis_version} läuft, die Matrix sagt {want}"
+    )
     if ctx.ep.web_url and ctx.ep.health_path:
         status = clients.http_status(ctx.ep.web_url + ctx.ep.health_path)
-        res.expect(status == 200, f"Web: GET {ctx.ep.health_path} → 200",
-                   f"Web: GET {ctx.ep.health_path} → {status}")
+        res.expect(status == 200, f"Web: GET {ctx.ep.health_path} → 200", f"Web: GET {ctx.ep.health_path} → {status}")
 
 
 # -- migration -----------------------------------------------------------------
@@ -146,29 +173,38 @@ def migration(ctx: Ctx, res: CheckResult) -> None:
     if not ctx.plan.auto_migrate:
         with ctx.connect() as conn:
             exists = one(conn, "SELECT to_regnamespace(%s) IS NOT NULL", (ctx.rag.db_schema,))[0]
-        res.expect(not exists, f"Matrix: keine automatische Migration; Schema {ctx.rag.db_schema} fehlt wie erwartet",
-                   f"Matrix: keine automatische Migration, aber Schema {ctx.rag.db_schema} existiert")
+        res.expect(
+            not exists,
+            f"Matrix: keine automatische Migration; Schema {ctx.rag.db_schema} fehlt wie erwartet",
+            f"Matrix: keine automatische Migration, aber Schema {ctx.rag.db_schema} existiert",
+        )
         return
     who = "Migrations-Job" if ctx.plan.migration else f"Web mit {env_name}=true"
-    res.expect("angewendet" in ctx.ep.migration_log,
-               f"{who} hat beim Start migriert: {_first_line(ctx.ep.migration_log, 'angewendet')}",
-               f"{who} hat beim Start nichts angewendet (Log: {ctx.ep.migration_log or 'leer'})")
+    res.expect(
+        "angewendet" in ctx.ep.migration_log,
+        f"{who} hat beim Start migriert: {_first_line(ctx.ep.migration_log, 'angewendet')}",
+        f"{who} hat beim Start nichts angewendet (Log: {ctx.ep.migration_log or 'leer'})",
+    )
     with ctx.connect() as conn:
         live = catalog.fingerprint(conn, ctx.rag.db_schema)
     reference, again = _reference_fingerprints(ctx, declared)
     shown = display_path(declared)
     only_live, only_ref = sorted(live - reference), sorted(reference - live)
     if not only_live and not only_ref:
-        res.good(f"Katalog nach Auto-Migration = Katalog nach `psql --single-transaction -f {shown}` "
-                 f"({len(live)} Objekte)")
+        res.good(
+            f"Katalog nach Auto-Migration = Katalog nach `psql --single-transaction -f {shown}` ({len(live)} Objekte)"
+        )
     for line in only_live[:6]:
         res.bad(f"nur nach Auto-Migration: {line}")
     for line in only_ref[:6]:
         res.bad(f"nur nach {shown}: {line}")
     if len(only_live) + len(only_ref) > 12:
         res.bad(f"… {len(only_live) + len(only_ref) - 12} weitere Unterschiede")
-    res.expect(again == reference, f"erneutes Anwenden (Neustart) ändert nichts",
-               f"erneutes Anwenden ändert den Katalog: {sorted(again ^ reference)[:3]}")
+    res.expect(
+        again == reference,
+        "erneutes Anwenden (Neustart) ändert nichts",
+        f"erneutes Anwenden ändert den Katalog: {sorted(again ^ reference)[:3]}",
+    )
 
 
 def _first_line(text: str, needle: str) -> str:
@@ -186,8 +222,23 @@ def _reference_fingerprints(ctx: Ctx, schema_path) -> tuple[set[str], set[str]]:
     try:
         prints = []
         for _ in range(2):
-            done = subprocess.run([str(ctx.ep.psql), "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1",
-                                   "-d", url, "-f", str(schema_path)], capture_output=True, text=True, timeout=60)
+            done = subprocess.run(
+                [
+                    str(ctx.ep.psql),
+                    "-X",
+                    "-q",
+                    "--single-transaction",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    url,
+                    "-f",
+                    str(schema_path),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"psql -f {schema_path} scheiterte: {done.stderr.strip()}")
             with psycopg.connect(url) as conn:
@@ -209,8 +260,11 @@ def declared_vs_live(ctx: Ctx, res: CheckResult) -> None:
         live = catalog.read_tables(conn, schema)
         extensions: dict[str, str] = dict(conn.execute("SELECT extname, extversion FROM pg_extension").fetchall())
     for ext in declared.extensions:
-        res.expect(ext.name in extensions, f"Extension {ext.name} {extensions.get(ext.name, '')} vorhanden",
-                   f"Extension {ext.name} fehlt live")
+        res.expect(
+            ext.name in extensions,
+            f"Extension {ext.name} {extensions.get(ext.name, '')} vorhanden",
+            f"Extension {ext.name} fehlt live",
+        )
     tables = {t.name.name: t for t in declared.tables if (t.name.schema or "public") == schema}
     for name in sorted(set(live) - set(tables)):
         res.bad(f"Tabelle {schema}.{name} gibt es live, aber nicht in {declared.path}")
@@ -232,27 +286,38 @@ def _compare_table(res: CheckResult, shown: str, table, live, dimension: int) ->
             problems.append(f"Spalte {col.name}: deklariert {col.type}, live {got[0]}")
         elif got[1] != col.not_null:
             problems.append(f"Spalte {col.name}: NOT NULL deklariert {col.not_null}, live {got[1]}")
-    problems += [f"Spalte {name} ({t}) gibt es nur live" for name, (t, _n) in live.columns.items()
-                 if name not in declared_cols]
+    problems += [
+        f"Spalte {name} ({t}) gibt es nur live" for name, (t, _n) in live.columns.items() if name not in declared_cols
+    ]
     for problem in problems:
         res.bad(f"{shown}: {problem}")
     if not problems:
         vectors = [f"{c.name} {c.type}" for c in table.columns if c.is_vector]
-        res.good(f"{shown}: {len(table.columns)} Spalten mit gleichen Typen"
-                 + (f" ({', '.join(vectors)})" if vectors else ""))
+        res.good(
+            f"{shown}: {len(table.columns)} Spalten mit gleichen Typen"
+            + (f" ({', '.join(vectors)})" if vectors else "")
+        )
     for col in table.columns:
         if col.is_vector:
-            res.expect(col.dimension == dimension, f"{shown}.{col.name}: Dimension {col.dimension} = Matrix",
-                       f"{shown}.{col.name}: Dimension {col.dimension}, Matrix: {dimension}")
+            res.expect(
+                col.dimension == dimension,
+                f"{shown}.{col.name}: Dimension {col.dimension} = Matrix",
+                f"{shown}.{col.name}: Dimension {col.dimension}, Matrix: {dimension}",
+            )
     _compare_indexes(res, shown, table, live)
     rls = (table.rls_enabled, table.rls_forced)
-    res.expect(rls == (live.rls_enabled, live.rls_forced),
-               f"{shown}: RLS {_rls_text(*rls)}",
-               f"{shown}: RLS deklariert {_rls_text(*rls)}, live {_rls_text(live.rls_enabled, live.rls_forced)}")
+    res.expect(
+        rls == (live.rls_enabled, live.rls_forced),
+        f"{shown}: RLS {_rls_text(*rls)}",
+        f"{shown}: RLS deklariert {_rls_text(*rls)}, live {_rls_text(live.rls_enabled, live.rls_forced)}",
+    )
     policies = {p.name for p in table.policies}
     if policies or live.policies:
-        res.expect(policies == live.policies, f"{shown}: Policies {', '.join(sorted(policies))}",
-                   f"{shown}: Policies deklariert {sorted(policies)}, live {sorted(live.policies)}")
+        res.expect(
+            policies == live.policies,
+            f"{shown}: Policies {', '.join(sorted(policies))}",
+            f"{shown}: Policies deklariert {sorted(policies)}, live {sorted(live.policies)}",
+        )
 
 
 def _compare_indexes(res: CheckResult, shown: str, table, live) -> None:
@@ -264,11 +329,16 @@ def _compare_indexes(res: CheckResult, shown: str, table, live) -> None:
             continue
         want_ops = [c.opclass for c in index.columns]
         ops_ok = len(want_ops) == len(got.opclasses) and all(
-            want == have if want else default for want, have, default in zip(want_ops, got.opclasses, got.default_opclass))
+            want == have if want else default
+            for want, have, default in zip(want_ops, got.opclasses, got.default_opclass)
+        )
         ok = index.method == got.method and ops_ok
-        res.expect(ok, f"{shown}: Index {name} {got.method} ({', '.join(got.opclasses)})",
-                   f"{shown}: Index {name} deklariert {index.method} ({', '.join(o or 'Standard' for o in want_ops)}), "
-                   f"live {got.method} ({', '.join(got.opclasses)})")
+        res.expect(
+            ok,
+            f"{shown}: Index {name} {got.method} ({', '.join(got.opclasses)})",
+            f"{shown}: Index {name} deklariert {index.method} ({', '.join(o or 'Standard' for o in want_ops)}), "
+            f"live {got.method} ({', '.join(got.opclasses)})",
+        )
     for name, got in live.indexes.items():
         if name not in declared and not got.backs_constraint:
             res.bad(f"{shown}: Index {name} ({got.method}) gibt es nur live")
@@ -286,47 +356,67 @@ def pgvector(ctx: Ctx, res: CheckResult) -> None:
     rag = ctx.rag
     with ctx.connect() as conn:
         row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = %s", (rag.extension,)).fetchone()
-        if not res.expect(row is not None, f"Extension {rag.extension} {row[0] if row else ''} installiert",
-                          f"Extension {rag.extension} ist nicht installiert"):
+        if not res.expect(
+            row is not None,
+            f"Extension {rag.extension} {row[0] if row else ''} installiert",
+            f"Extension {rag.extension} ist nicht installiert",
+        ):
             return
         version, wanted = row[0], rag.pgvector_version
-        res.expect(version == wanted or version.startswith(wanted + "."),
-                   f"{rag.extension} {version} (Matrix: {wanted})",
-                   f"{rag.extension} {version} läuft, die Matrix sagt {wanted} (plattform.rag.pgvector_version)")
+        res.expect(
+            version == wanted or version.startswith(wanted + "."),
+            f"{rag.extension} {version} (Matrix: {wanted})",
+            f"{rag.extension} {version} läuft, die Matrix sagt {wanted} (plattform.rag.pgvector_version)",
+        )
         operator = OPERATOR[rag.distanz]
         vectors, query = _probe_vectors(rag.embedding_dimension)
         want = _expected_order(vectors, query, rag.distanz)
         contrast = _expected_order(vectors, query, "l2" if rag.distanz != "l2" else "cosine")
         try:
             with conn.transaction(force_rollback=True):
-                conn.execute(sql.SQL("CREATE TEMP TABLE umx_nn (id int PRIMARY KEY, embedding {}({}))").format(
-                    sql.Identifier(rag.extension if rag.extension == "vector" else "vector"),
-                    sql.Literal(rag.embedding_dimension)))
+                conn.execute(
+                    sql.SQL("CREATE TEMP TABLE umx_nn (id int PRIMARY KEY, embedding {}({}))").format(
+                        sql.Identifier(rag.extension if rag.extension == "vector" else "vector"),
+                        sql.Literal(rag.embedding_dimension),
+                    )
+                )
                 with conn.cursor() as cur:
-                    cur.executemany("INSERT INTO umx_nn VALUES (%s, %s::vector)",
-                                    [(i, _literal(v)) for i, v in vectors.items()])
+                    cur.executemany(
+                        "INSERT INTO umx_nn VALUES (%s, %s::vector)", [(i, _literal(v)) for i, v in vectors.items()]
+                    )
                 conn.execute("SET LOCAL enable_seqscan = off")
                 for method in rag.index_methoden:
                     got, used = _nearest(conn, method, OPCLASS[rag.distanz], operator, query)
-                    res.expect(got == want and used,
-                               f"{method}/{OPCLASS[rag.distanz]}: `ORDER BY embedding {operator} q` liefert "
-                               f"{got} wie erwartet (Index benutzt)",
-                               f"{method}: `ORDER BY embedding {operator} q` liefert {got}, erwartet {want}"
-                               + ("" if used else " (Index nicht benutzt)"))
-            res.expect(want != contrast, f"Reihenfolge unterscheidet {rag.distanz} von anderen Distanzen",
-                       "Testvektoren unterscheiden die Distanzen nicht")
+                    res.expect(
+                        got == want and used,
+                        f"{method}/{OPCLASS[rag.distanz]}: `ORDER BY embedding {operator} q` liefert "
+                        f"{got} wie erwartet (Index benutzt)",
+                        f"{method}: `ORDER BY embedding {operator} q` liefert {got}, erwartet {want}"
+                        + ("" if used else " (Index nicht benutzt)"),
+                    )
+            res.expect(
+                want != contrast,
+                f"Reihenfolge unterscheidet {rag.distanz} von anderen Distanzen",
+                "Testvektoren unterscheiden die Distanzen nicht",
+            )
         except psycopg.Error as exc:
             res.bad(f"Nächste-Nachbarn-Suche scheiterte: {str(exc).strip()}")
         gone = one(conn, "SELECT to_regclass('pg_temp.umx_nn') IS NULL")[0]
-        res.expect(gone, f"{len(vectors)} Testvektoren per Rollback verworfen, nichts bleibt",
-                   "Testtabelle ist nach dem Rollback noch da")
+        res.expect(
+            gone,
+            f"{len(vectors)} Testvektoren per Rollback verworfen, nichts bleibt",
+            "Testtabelle ist nach dem Rollback noch da",
+        )
 
 
 def _nearest(conn, method: str, opclass: str, operator: str, query: list[float]) -> tuple[list[int], bool]:
     index = f"umx_nn_{method}"
     options = sql.SQL(" WITH (lists = 1)") if method == "ivfflat" else sql.SQL("")
-    conn.execute(sql.SQL("CREATE INDEX {} ON umx_nn USING {} (embedding {}){}").format(
-        sql.Identifier(index), sql.Identifier(method), sql.Identifier(opclass), options))
+    conn.execute(
+        sql.SQL("CREATE INDEX {} ON umx_nn USING {} (embedding {}){}").format(
+            sql.Identifier(index), sql.Identifier(method), sql.Identifier(opclass), options
+        )
+    )
     statement = sql.SQL("SELECT id FROM umx_nn ORDER BY embedding {} %s::vector LIMIT 10").format(sql.SQL(operator))
     plan = "\n".join(r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + statement, (_literal(query),)))
     got = [r[0] for r in conn.execute(statement, (_literal(query),))]
@@ -369,16 +459,22 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
     local = [w for w in ctx.ep.workers if w.stage == ctx.plan.stage.id]
     consumed = {q for w in local for q in w.queues}
     missing = [q for q in ctx.plan.all_queues if q not in consumed]
-    res.expect(not missing, f"Stage {ctx.plan.stage.id}: jede Queue hat einen Worker ({', '.join(sorted(consumed))})",
-               f"Stage {ctx.plan.stage.id}: Queue(s) {', '.join(missing)} ohne Worker")
+    res.expect(
+        not missing,
+        f"Stage {ctx.plan.stage.id}: jede Queue hat einen Worker ({', '.join(sorted(consumed))})",
+        f"Stage {ctx.plan.stage.id}: Queue(s) {', '.join(missing)} ohne Worker",
+    )
     pending = []
     for worker in ctx.ep.workers:
         app = clients.celery_app(worker.broker_url)
         active = (app.control.inspect(destination=[worker.node], timeout=1.0).active_queues() or {}).get(worker.node)
         names = sorted(q["name"] for q in active or [])
         label = f"{worker.service} ({worker.stage})"
-        res.expect(names == sorted(worker.queues), f"{label}: konsumiert genau {', '.join(names)}",
-                   f"{label}: konsumiert {', '.join(names) or 'nichts'}, Matrix: {', '.join(worker.queues)}")
+        res.expect(
+            names == sorted(worker.queues),
+            f"{label}: konsumiert genau {', '.join(names)}",
+            f"{label}: konsumiert {', '.join(names) or 'nichts'}, Matrix: {', '.join(worker.queues)}",
+        )
         foreign = {q: app.send_task(PROBE_TASK, args=[f"fremd-{q}"], queue=q).id for q in worker.foreign_queues}
         own = {q: app.send_task(PROBE_TASK, args=[f"probe-{q}"], queue=q).id for q in worker.queues}
         pending.append((worker, label, own, foreign))
@@ -390,10 +486,11 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
                 res.bad(f"{label}: Probe über {queue} kam nicht zurück (nach {PROBE_TIMEOUT:g} s)")
                 continue
             answer = doc.get("result") or {}
-            res.expect(doc.get("status") == "SUCCESS" and answer.get("queue") == queue
-                       and answer.get("worker") == worker.node,
-                       f"{label}: Probe über {queue} hin und zurück",
-                       f"{label}: Probe über {queue} kam zurück als {doc.get('status')} {answer}")
+            res.expect(
+                doc.get("status") == "SUCCESS" and answer.get("queue") == queue and answer.get("worker") == worker.node,
+                f"{label}: Probe über {queue} hin und zurück",
+                f"{label}: Probe über {queue} kam zurück als {doc.get('status')} {answer}",
+            )
     # a consuming worker would have taken a foreign message long before its own probe returned;
     # the grace period covers the rest (once for all workers)
     time.sleep(max(0.0, FOREIGN_GRACE - (time.monotonic() - last_sent)))
@@ -402,9 +499,11 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
         for queue, task_id in foreign.items():
             left = r.llen(queue)
             ran = r.exists(clients.RESULT_KEY.format(task_id))
-            res.expect(left == 1 and not ran,
-                       f"{label}: Nachricht auf {queue} bleibt in Redis liegen (LLEN {left}), nie genommen",
-                       f"{label}: Nachricht auf {queue} wurde genommen (LLEN {left}, Ergebnis {'da' if ran else 'fehlt'})")
+            res.expect(
+                left == 1 and not ran,
+                f"{label}: Nachricht auf {queue} bleibt in Redis liegen (LLEN {left}), nie genommen",
+                f"{label}: Nachricht auf {queue} wurde genommen (LLEN {left}, Ergebnis {'da' if ran else 'fehlt'})",
+            )
             r.delete(queue)
     if any(w.stage == ctx.plan.stage.id for w in ctx.ep.workers):
         task_without_queue(ctx, res)
@@ -413,16 +512,16 @@ def queues(ctx: Ctx, res: CheckResult) -> None:
 # The platform's own Celery app sends the probe without naming a queue, as beat does:
 # its configuration (not ours) decides where the task lands.
 _SEND_WITHOUT_QUEUE = (
-    "import sys; from plattform.worker import app; "
-    "print(app.send_task(sys.argv[1], args=['ohne-queue']).id)"
+    "import sys; from plattform.worker import app; print(app.send_task(sys.argv[1], args=['ohne-queue']).id)"
 )
 
 
 def task_without_queue(ctx: Ctx, res: CheckResult, app_dir: Path = APP_DIR) -> None:
     """A task sent by the platform app without a queue is consumed by a worker of the stage."""
     env = app_env({ctx.plan.redis_url_env: ctx.ep.redis_url}) | {"PYTHONPATH": str(app_dir)}
-    done = subprocess.run([sys.executable, "-c", _SEND_WITHOUT_QUEUE, PROBE_TASK], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _SEND_WITHOUT_QUEUE, PROBE_TASK], env=env, capture_output=True, text=True, timeout=60
+    )
     if done.returncode != 0:
         res.bad(f"die App konnte keine Aufgabe senden: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
         return
@@ -434,8 +533,10 @@ def task_without_queue(ctx: Ctx, res: CheckResult, app_dir: Path = APP_DIR) -> N
         return
     r = clients.redis_client(ctx.ep.redis_url)
     stuck = [key.decode() for key in r.keys("*") if r.type(key) == b"list" and r.llen(key)]
-    res.bad(f"Aufgabe ohne Queue wurde nach {PROBE_TIMEOUT:g} s von keinem Worker konsumiert; sie liegt in "
-            f"{', '.join(stuck) or 'keiner Liste'} (Standard-Queue der App ist keine Queue der Matrix)")
+    res.bad(
+        f"Aufgabe ohne Queue wurde nach {PROBE_TIMEOUT:g} s von keinem Worker konsumiert; sie liegt in "
+        f"{', '.join(stuck) or 'keiner Liste'} (Standard-Queue der App ist keine Queue der Matrix)"
+    )
     for key in stuck:
         r.delete(key)
 

@@ -19,11 +19,11 @@ from umgebungsmatrix.paths import ROOT
 
 @dataclass(frozen=True)
 class ServicePlan:
-    name: str                       # service name in the stage (web, worker, ...)
-    art: str                        # its kind
-    command: tuple[str, ...]        # rendered dienstarten.<art>.befehl
-    env: dict[str, str]             # non-secret values of the variables it reads
-    secret_env: tuple[str, ...]     # names of secret variables it reads (values from the provider)
+    name: str  # service name in the stage (web, worker, ...)
+    art: str  # its kind
+    command: tuple[str, ...]  # rendered dienstarten.<art>.befehl
+    env: dict[str, str]  # non-secret values of the variables it reads
+    secret_env: tuple[str, ...]  # names of secret variables it reads (values from the provider)
     queues: tuple[str, ...] = ()
     port: int | None = None
     health_path: str | None = None
@@ -33,12 +33,12 @@ class ServicePlan:
 class WorkerPlan:
     """A Celery worker to start: a stage's worker or a separation probe."""
 
-    node: str                       # Celery node name prefix (unique in the run)
-    stage: str                      # stage whose declaration it reproduces
-    service: str                    # service name in that stage
-    queues: tuple[str, ...]         # queues it must consume, exactly
-    foreign_queues: tuple[str, ...] # queues it must never take
-    redis_db: int                   # separation workers get their own Redis database
+    node: str  # Celery node name prefix (unique in the run)
+    stage: str  # stage whose declaration it reproduces
+    service: str  # service name in that stage
+    queues: tuple[str, ...]  # queues it must consume, exactly
+    foreign_queues: tuple[str, ...]  # queues it must never take
+    redis_db: int  # separation workers get their own Redis database
     command: tuple[str, ...]
     env: dict[str, str]
 
@@ -52,27 +52,43 @@ class StackPlan:
     redis_url_env: str
     schema_file: Path
     db_schema: str
-    migration: ServicePlan | None   # a service of kind migration, run to completion first
+    migration: ServicePlan | None  # a service of kind migration, run to completion first
     web: ServicePlan | None
     workers: tuple[WorkerPlan, ...]
     all_queues: tuple[str, ...]
-    auto_migrate: bool              # the matrix says the local stage migrates on start
-    migrations_env: str | None      # env name that switches the migration on start
-    facts: Facts                    # everything else a provider needs (the docker provider renders from it)
+    auto_migrate: bool  # the matrix says the local stage migrates on start
+    migrations_env: str | None  # env name that switches the migration on start
+    facts: Facts  # everything else a provider needs (the docker provider renders from it)
     notes: tuple[str, ...] = field(default=())
 
 
 def service_plan(service: Service) -> ServicePlan:
     """A service's command, non-secret env and secret names, as the facts resolved them."""
     env = {e.name: e.value or "" for e in service.env if not e.secret}
-    return ServicePlan(service.name, service.kind, service.command, env, service.secret_names,
-                       service.queues, service.port, service.health_path)
+    return ServicePlan(
+        service.name,
+        service.kind,
+        service.command,
+        env,
+        service.secret_names,
+        service.queues,
+        service.port,
+        service.health_path,
+    )
 
 
 def _worker(service: Service, stage_id: str, all_queues: tuple[str, ...], redis_db: int, node: str) -> WorkerPlan:
     plan = service_plan(service)
-    return WorkerPlan(node, stage_id, service.name, service.queues,
-                      tuple(q for q in all_queues if q not in service.queues), redis_db, plan.command, plan.env)
+    return WorkerPlan(
+        node,
+        stage_id,
+        service.name,
+        service.queues,
+        tuple(q for q in all_queues if q not in service.queues),
+        redis_db,
+        plan.command,
+        plan.env,
+    )
 
 
 def _separation_workers(facts: Facts, all_queues: tuple[str, ...], first_db: int) -> list[WorkerPlan]:
@@ -84,8 +100,9 @@ def _separation_workers(facts: Facts, all_queues: tuple[str, ...], first_db: int
             if service.role != "worker" or set(service.queues) == set(all_queues) or service.queues in seen:
                 continue
             seen.add(service.queues)
-            out.append(_worker(service, stage.id, all_queues, first_db + len(out),
-                               f"trennung-{'-'.join(service.queues)}"))
+            out.append(
+                _worker(service, stage.id, all_queues, first_db + len(out), f"trennung-{'-'.join(service.queues)}")
+            )
     return out
 
 

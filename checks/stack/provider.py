@@ -13,9 +13,9 @@ containers) and must be safe to call twice and from a signal handler path.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from umgebungsmatrix.errors import InputError
 
@@ -34,29 +34,29 @@ class Refused(StackError):
 
 @dataclass(frozen=True)
 class WorkerEndpoint:
-    node: str                        # full Celery node name, e.g. worker@umx-1234
-    stage: str                       # stage whose declaration it reproduces
-    service: str                     # service name in that stage
-    queues: tuple[str, ...]          # queues the matrix says it consumes
+    node: str  # full Celery node name, e.g. worker@umx-1234
+    stage: str  # stage whose declaration it reproduces
+    service: str  # service name in that stage
+    queues: tuple[str, ...]  # queues the matrix says it consumes
     foreign_queues: tuple[str, ...]  # queues it must never take
-    broker_url: str                  # its Redis database
+    broker_url: str  # its Redis database
 
 
 @dataclass(frozen=True)
 class StackEndpoints:
     provider: str
     stage: str
-    database_url: str                # the app's database (DATABASE_URL)
-    redis_url: str                   # the app's broker (REDIS_URL)
-    web_url: str | None              # base URL of the web service, if running
+    database_url: str  # the app's database (DATABASE_URL)
+    redis_url: str  # the app's broker (REDIS_URL)
+    web_url: str | None  # base URL of the web service, if running
     health_path: str | None
     workers: tuple[WorkerEndpoint, ...]
-    schema_file: Path | None         # schema file the stack migrated (None: not migrated here)
-    local: bool                      # checks may create scratch databases and send probes
-    fresh: bool                      # started empty by this run: the empty-start claim applies
-    migration_log: str = ""          # what the migration printed (for the report)
+    schema_file: Path | None  # schema file the stack migrated (None: not migrated here)
+    local: bool  # checks may create scratch databases and send probes
+    fresh: bool  # started empty by this run: the empty-start claim applies
+    migration_log: str = ""  # what the migration printed (for the report)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per start phase
-    psql: Path | None = None         # a psql binary matching the server, for reference applies
+    psql: Path | None = None  # a psql binary matching the server, for reference applies
     admin_database_url: str | None = None  # maintenance DB on the same server (local only)
 
 

@@ -34,7 +34,7 @@ class CheckResult:
         (self.good if condition else self.bad)(good if condition else bad)
         return condition
 
-    def skip(self, reason: str) -> "CheckResult":
+    def skip(self, reason: str) -> CheckResult:
         self.status, self.reason = SKIPPED, reason
         return self
 
@@ -63,12 +63,23 @@ def text_report(results: list[CheckResult], header: str, timings: dict[str, floa
     return "\n".join(out)
 
 
-_TIMING_NAMES = {"redis": "Redis-Start", "postgres": "Postgres-Start", "migration": "Migrations-Job",
-                 "web": "Web-Start inkl. Migration", "worker": "Worker-Start", "checks": "Prüfungen",
-                 "teardown": "Abbau", "gesamt": "gesamt",
-                 "images": "Images (Docker)", "compose_up": "Compose-Start bis gesund"}
+_TIMING_NAMES = {
+    "redis": "Redis-Start",
+    "postgres": "Postgres-Start",
+    "migration": "Migrations-Job",
+    "web": "Web-Start inkl. Migration",
+    "worker": "Worker-Start",
+    "checks": "Prüfungen",
+    "teardown": "Abbau",
+    "gesamt": "gesamt",
+    "images": "Images (Docker)",
+    "compose_up": "Compose-Start bis gesund",
+}
 
 
 def json_report(results: list[CheckResult], meta: dict, timings: dict[str, float]) -> str:
-    return json.dumps({**meta, "ok": not failed(results), "zeiten": timings,
-                       "pruefungen": [asdict(r) for r in results]}, ensure_ascii=False, indent=2)
+    return json.dumps(
+        {**meta, "ok": not failed(results), "zeiten": timings, "pruefungen": [asdict(r) for r in results]},
+        ensure_ascii=False,
+        indent=2,
+    )

@@ -17,13 +17,25 @@ from types import ModuleType
 
 from ..facts import Facts
 from . import (
-    app_facts, cloudrun_manifests, compose_file, deploy_scripts, env_example, json_schema, offline_override,
+    app_facts,
+    cloudrun_manifests,
+    compose_file,
+    deploy_scripts,
+    env_example,
+    json_schema,
+    offline_override,
     stage_pages,
 )
 from .common import GENERATED_MARK, rendered
 
 ARTIFACTS: tuple[ModuleType, ...] = (
-    json_schema, compose_file, env_example, app_facts, offline_override, cloudrun_manifests, deploy_scripts,
+    json_schema,
+    compose_file,
+    env_example,
+    app_facts,
+    offline_override,
+    cloudrun_manifests,
+    deploy_scripts,
     stage_pages,
 )
 

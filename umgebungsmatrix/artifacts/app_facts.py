@@ -38,7 +38,6 @@ def values(facts: Facts) -> dict[str, object]:
 
 
 def render(facts: Facts) -> dict[str, str]:
-    head = (f'"""Facts of the matrix for the reference app.\n\n{GENERATED_MARK} (make generate) – '
-            'do not edit.\n"""\n')
+    head = f'"""Facts of the matrix for the reference app.\n\n{GENERATED_MARK} (make generate) – do not edit.\n"""\n'
     lines = [head, *(f"{name} = {value!r}" for name, value in values(facts).items())]
     return {PATH: "\n".join(lines) + "\n"}

@@ -36,8 +36,9 @@ def _env(stage: CloudStage, service: CloudService) -> list[dict[str, Any]]:
             out.append({"name": entry.name, "value": entry.value})
         elif entry.name in stage.secret_refs:
             ref = stage.secret_refs[entry.name]
-            out.append({"name": entry.name, "valueFrom": {"secretKeyRef": {"name": ref.secret_id,
-                                                                            "key": str(ref.version)}}})
+            out.append(
+                {"name": entry.name, "valueFrom": {"secretKeyRef": {"name": ref.secret_id, "key": str(ref.version)}}}
+            )
         else:  # CI variable, set by `gcloud run deploy --set-env-vars` (see deploy.sh)
             out.append({"name": entry.name, "value": "${" + entry.name + "}"})
     return out
@@ -71,8 +72,11 @@ def _network_annotations(stage: CloudStage) -> dict[str, str]:
 
 
 def _metadata(stage: CloudStage, service: CloudService, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": service.name, "namespace": stage.gcp.projekt,
-                            "labels": {LOCATION_LABEL: stage.gcp.region}}
+    meta: dict[str, Any] = {
+        "name": service.name,
+        "namespace": stage.gcp.projekt,
+        "labels": {LOCATION_LABEL: stage.gcp.region},
+    }
     if annotations:
         meta["annotations"] = annotations
     return meta
@@ -98,24 +102,43 @@ def service_manifest(stage: CloudStage, service: CloudService) -> Manifest:
     template_meta: dict[str, Any] = {"annotations": revision}
     if service.revision_name:
         template_meta = {"name": service.revision_name, **template_meta}
-    spec: dict[str, Any] = {"template": {"metadata": template_meta, "spec": {
-        "serviceAccountName": stage.service_account, "containers": [_container(stage, service)]}}}
+    spec: dict[str, Any] = {
+        "template": {
+            "metadata": template_meta,
+            "spec": {"serviceAccountName": stage.service_account, "containers": [_container(stage, service)]},
+        }
+    }
     if stage.canary is not None:
         spec["traffic"] = _traffic(stage, service)
     assert service.ingress is not None
-    return {"apiVersion": SERVICE_API, "kind": "Service",
-            "metadata": _metadata(stage, service, {"run.googleapis.com/ingress": service.ingress}), "spec": spec}
+    return {
+        "apiVersion": SERVICE_API,
+        "kind": "Service",
+        "metadata": _metadata(stage, service, {"run.googleapis.com/ingress": service.ingress}),
+        "spec": spec,
+    }
 
 
 def job_manifest(stage: CloudStage, service: CloudService) -> Manifest:
-    return {"apiVersion": JOB_API, "kind": "Job", "metadata": _metadata(stage, service), "spec": {"template": {
-        "metadata": {"annotations": _network_annotations(stage)},
+    return {
+        "apiVersion": JOB_API,
+        "kind": "Job",
+        "metadata": _metadata(stage, service),
         "spec": {
-            "taskCount": 1,  # a migration runs exactly once, never in parallel
-            "template": {"spec": {"serviceAccountName": stage.service_account,
-                                  "containers": [_container(stage, service)]}},
+            "template": {
+                "metadata": {"annotations": _network_annotations(stage)},
+                "spec": {
+                    "taskCount": 1,  # a migration runs exactly once, never in parallel
+                    "template": {
+                        "spec": {
+                            "serviceAccountName": stage.service_account,
+                            "containers": [_container(stage, service)],
+                        }
+                    },
+                },
+            }
         },
-    }}}
+    }
 
 
 def manifest(stage: CloudStage, service: CloudService) -> Manifest:
@@ -124,11 +147,17 @@ def manifest(stage: CloudStage, service: CloudService) -> Manifest:
 
 def _note(stage: CloudStage) -> tuple[str, ...]:
     if stage.deploys_with_flags:
-        return ("", f"Stage {stage.name}: Referenz der Konfiguration. Ausgerollt wird mit deploy.sh",
-                "(gcloud run deploy --set-env-vars …); ${NAME} sind CI-Variablen.")
+        return (
+            "",
+            f"Stage {stage.name}: Referenz der Konfiguration. Ausgerollt wird mit deploy.sh",
+            "(gcloud run deploy --set-env-vars …); ${NAME} sind CI-Variablen.",
+        )
     names = " ".join("${" + n + "}" for n in stage.manifest_variables)
-    return ("", f"Stage {stage.name}: ausgerollt mit deploy.sh (gcloud run … replace),",
-            f"vorher ersetzt envsubst {names}.")
+    return (
+        "",
+        f"Stage {stage.name}: ausgerollt mit deploy.sh (gcloud run … replace),",
+        f"vorher ersetzt envsubst {names}.",
+    )
 
 
 def render(facts: Facts) -> dict[str, str]:

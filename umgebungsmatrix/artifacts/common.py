@@ -11,8 +11,7 @@ MATRIX_REL = MATRIX_FILE.relative_to(ROOT).as_posix()
 # Every generated file carries this mark; `generate` deletes and `check` reports files with it
 # that the matrix no longer produces (orphans, e.g. after removing a stage).
 GENERATED_MARK = f"ERZEUGT aus {MATRIX_REL}"
-HEADER_TEXT = (f"{GENERATED_MARK} – nicht von Hand bearbeiten.",
-               "Ändern: Matrix anpassen, dann `make generate`.")
+HEADER_TEXT = (f"{GENERATED_MARK} – nicht von Hand bearbeiten.", "Ändern: Matrix anpassen, dann `make generate`.")
 
 
 def header(comment: str = "#", extra: tuple[str, ...] = ()) -> str:

@@ -43,8 +43,10 @@ def image(facts: Facts, stage: ComposeStage, service: ComposeService) -> str:
         return esc(service.image)
     art = facts.platform.artefakte
     repo = f"{esc(art.registry)}/{esc(service.artifact)}"
-    return (f"${{{image_variable(stage, service.artifact)}:-{repo}}}:"
-            f"${{{art.tag_variable}:-{esc(stage.compose.standard_tag)}}}")
+    return (
+        f"${{{image_variable(stage, service.artifact)}:-{repo}}}:"
+        f"${{{art.tag_variable}:-{esc(stage.compose.standard_tag)}}}"
+    )
 
 
 def env_file_ref(stage: ComposeStage) -> str:
@@ -71,8 +73,18 @@ def probe(stage: ComposeStage, service: ComposeService) -> list[str] | None:
     host = esc(stage.compose.lokale_adresse)
     if service.role == "postgres":
         # Over TCP: during init the image's temporary server listens on the socket only.
-        return ["CMD", "pg_isready", "-h", host, "-p", str(service.port), "-U", esc(service.db_user or ""),
-                "-d", esc(service.db_name or "")]
+        return [
+            "CMD",
+            "pg_isready",
+            "-h",
+            host,
+            "-p",
+            str(service.port),
+            "-U",
+            esc(service.db_user or ""),
+            "-d",
+            esc(service.db_name or ""),
+        ]
     if service.role == "redis":
         return ["CMD-SHELL", f"redis-cli -h {host} -p {service.port} ping | grep -q PONG"]
     if service.health_path and service.port:
@@ -101,8 +113,13 @@ def service_entry(facts: Facts, stage: ComposeStage, service: ComposeService) ->
     test = probe(stage, service)
     if test:
         hc = compose.healthcheck
-        out["healthcheck"] = {"test": Flow(test), "interval": hc.intervall, "timeout": hc.timeout,
-                              "retries": hc.versuche, "start_period": hc.startphase}
+        out["healthcheck"] = {
+            "test": Flow(test),
+            "interval": hc.intervall,
+            "timeout": hc.timeout,
+            "retries": hc.versuche,
+            "start_period": hc.startphase,
+        }
     if service.starts_after:
         out["depends_on"] = {name: {"condition": "service_healthy"} for name in service.starts_after}
     return out

@@ -27,8 +27,8 @@ from .shell import ENV_VARS_BASH, join_list
 TITLE = "Cloud-Run-Deploy-Skripte"
 OUTPUTS = (f"{OUT_DIR}/*/deploy.sh",)
 _REF = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
-ENV_VARS = "$ENV_VARS"   # set by env_vars() right before each deploy command
-MANIFEST = "$MANIFEST"   # set by render() right before each replace command
+ENV_VARS = "$ENV_VARS"  # set by env_vars() right before each deploy command
+MANIFEST = "$MANIFEST"  # set by render() right before each replace command
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,23 @@ def _command_flags(service: CloudService) -> list[str]:
 
 def service_deploy(stage: CloudStage, service: CloudService) -> list[str]:
     assert service.ingress is not None
-    argv = ["gcloud", "run", "deploy", service.name, "--image", service.image_ref, *_where(stage),
-            "--service-account", stage.service_account, "--ingress", service.ingress,
-            "--min-instances", str(service.min_instances), "--max-instances", str(service.max_instances)]
+    argv = [
+        "gcloud",
+        "run",
+        "deploy",
+        service.name,
+        "--image",
+        service.image_ref,
+        *_where(stage),
+        "--service-account",
+        stage.service_account,
+        "--ingress",
+        service.ingress,
+        "--min-instances",
+        str(service.min_instances),
+        "--max-instances",
+        str(service.max_instances),
+    ]
     if service.background:
         argv.append("--no-cpu-throttling")
     if service.container_port:
@@ -90,8 +104,20 @@ def service_deploy(stage: CloudStage, service: CloudService) -> list[str]:
 
 
 def job_deploy(stage: CloudStage, service: CloudService) -> list[str]:
-    argv = ["gcloud", "run", "jobs", "deploy", service.name, "--image", service.image_ref, *_where(stage),
-            "--service-account", stage.service_account, "--tasks", "1"]
+    argv = [
+        "gcloud",
+        "run",
+        "jobs",
+        "deploy",
+        service.name,
+        "--image",
+        service.image_ref,
+        *_where(stage),
+        "--service-account",
+        stage.service_account,
+        "--tasks",
+        "1",
+    ]
     argv += _network_flags(stage) + _command_flags(service)
     return argv + ["--set-env-vars", ENV_VARS]
 
@@ -148,6 +174,7 @@ def ci_variables(stage: CloudStage) -> list[str]:
 
 # --- shell rendering ---------------------------------------------------------
 
+
 def quote(arg: str, expand: frozenset[str] = frozenset()) -> str:
     """Shell word for an argument: ${NAME} stays expandable only for the CI variables in `expand`
     (and $ENV_VARS/$MANIFEST); everything else, `$` included, is literal."""
@@ -164,12 +191,14 @@ def quote(arg: str, expand: frozenset[str] = frozenset()) -> str:
 
 def expandable(stage: CloudStage) -> frozenset[str]:
     """CI variables deploy.sh may expand: the secrets of a flags stage and the image tags."""
-    return frozenset(stage.tag_variables) | (frozenset(stage.secret_variables) if stage.deploys_with_flags
-                                             else frozenset())
+    return frozenset(stage.tag_variables) | (
+        frozenset(stage.secret_variables) if stage.deploys_with_flags else frozenset()
+    )
 
 
-def command_lines(argv: tuple[str, ...] | list[str], indent: str = "",
-                  expand: frozenset[str] = frozenset()) -> list[str]:
+def command_lines(
+    argv: tuple[str, ...] | list[str], indent: str = "", expand: frozenset[str] = frozenset()
+) -> list[str]:
     """Break a gcloud command before each --flag (env_vars: one pair per line), with trailing backslashes."""
     groups: list[list[str]] = [[]]
     for arg in argv:
@@ -177,8 +206,9 @@ def command_lines(argv: tuple[str, ...] | list[str], indent: str = "",
             groups.append([])
         groups[-1].append(quote(arg, expand))
     lines = [" ".join(g) for g in groups]
-    return [indent + ("" if i == 0 else "  ") + line + (" \\" if i < len(lines) - 1 else "")
-            for i, line in enumerate(lines)]
+    return [
+        indent + ("" if i == 0 else "  ") + line + (" \\" if i < len(lines) - 1 else "") for i, line in enumerate(lines)
+    ]
 
 
 def script(stage: CloudStage) -> str:
@@ -196,23 +226,39 @@ def script(stage: CloudStage) -> str:
     if optional:
         intro.append(f"#   optional, nur wenn genannt: {' '.join(optional)}")
     if stage.deploys_with_flags:
-        intro += ["# --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl",
-                  "# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.",
-                  "# env_vars wählt ein Trennzeichen, das in keinem Wert vorkommt: Kommas, =, Leerzeichen",
-                  "# und $ in CI-Werten kommen unverändert an."]
+        intro += [
+            "# --set-env-vars ERSETZT alle Variablen eines Dienstes: jeder Befehl",
+            "# enthält die vollständige Liste; Geheimnisse sind ${NAME}-Verweise auf CI-Variablen.",
+            "# env_vars wählt ein Trennzeichen, das in keinem Wert vorkommt: Kommas, =, Leerzeichen",
+            "# und $ in CI-Werten kommen unverändert an.",
+        ]
     else:
         names = " ".join("${" + n + "}" for n in stage.manifest_variables)
-        intro += [f"# Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur {names}.",
-                  "# Revisionsnamen: <dienst>-<Suffix aus dem Tag> (für jeden gültigen Docker-Tag zulässig)."]
-    body = ["set -euo pipefail", "# gcloud schreibt sonst die Werte der Variablen in seine Logdatei",
-            "export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=1", "", *_helpers(stage), ""]
-    body += [f"standard=({' '.join(default)})", f"bekannt=({' '.join(s.target for s in all_steps)})",
-             'if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then',
-             '  sed -n \'2,/^$/s/^# \\{0,1\\}//p\' "${BASH_SOURCE[0]}"',
-             "  exit 0",
-             "fi",
-             'ziele=("$@")', 'if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi', "",
-             'for ziel in "${ziele[@]}"; do', '  case "$ziel" in']
+        intro += [
+            f"# Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur {names}.",
+            "# Revisionsnamen: <dienst>-<Suffix aus dem Tag> (für jeden gültigen Docker-Tag zulässig).",
+        ]
+    body = [
+        "set -euo pipefail",
+        "# gcloud schreibt sonst die Werte der Variablen in seine Logdatei",
+        "export CLOUDSDK_CORE_DISABLE_FILE_LOGGING=1",
+        "",
+        *_helpers(stage),
+        "",
+    ]
+    body += [
+        f"standard=({' '.join(default)})",
+        f"bekannt=({' '.join(s.target for s in all_steps)})",
+        'if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then',
+        "  sed -n '2,/^$/s/^# \\{0,1\\}//p' \"${BASH_SOURCE[0]}\"",
+        "  exit 0",
+        "fi",
+        'ziele=("$@")',
+        'if [ ${#ziele[@]} -eq 0 ]; then ziele=("${standard[@]}"); fi',
+        "",
+        'for ziel in "${ziele[@]}"; do',
+        '  case "$ziel" in',
+    ]
     for step in all_steps:
         body.append(f"    {step.target})")
         body.append(f"      benoetigt {' '.join(step.refs)}")
@@ -222,8 +268,15 @@ def script(stage: CloudStage) -> str:
         for argv in step.commands:
             body += command_lines(argv, "      ", expandable(stage))
         body.append("      ;;")
-    body += ['    *)', '      echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2', "      exit 2",
-             "      ;;", "  esac", f'  echo "✓ $ziel ausgerollt ({stage.name})"', "done"]
+    body += [
+        "    *)",
+        '      echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2',
+        "      exit 2",
+        "      ;;",
+        "  esac",
+        f'  echo "✓ $ziel ausgerollt ({stage.name})"',
+        "done",
+    ]
     return "\n".join(intro + [""] + body) + "\n"
 
 
@@ -231,7 +284,7 @@ def _helpers(stage: CloudStage) -> list[str]:
     lines = [
         "# Bricht ab, wenn eine benötigte CI-Variable fehlt oder leer ist.",
         "benoetigt() {",
-        '  local name',
+        "  local name",
         '  for name in "$@"; do',
         '    if [ -z "${!name:-}" ]; then echo "CI-Variable $name fehlt" >&2; exit 2; fi',
         "  done",
@@ -253,11 +306,15 @@ def _helpers(stage: CloudStage) -> list[str]:
     else:
         names = " ".join("${" + n + "}" for n in stage.manifest_variables)
         lines += ["", *REVISION_SUFFIX_BASH.rstrip("\n").split("\n")] if stage.revision_variables else []
-        suffixes = ["  local " + " ".join(f"{name}=" for name, _tag in stage.revision_variables)] \
-            if stage.revision_variables else []
+        suffixes = (
+            ["  local " + " ".join(f"{name}=" for name, _tag in stage.revision_variables)]
+            if stage.revision_variables
+            else []
+        )
         for name, tag in stage.revision_variables:  # a tag that is not needed for this file may be unset
-            suffixes.append(f'  if [ -n "${{{tag}:-}}" ]; then revision_suffix "$2" "${{{tag}}}"; '
-                            f"{name}=$REVISION_SUFFIX; fi")
+            suffixes.append(
+                f'  if [ -n "${{{tag}:-}}" ]; then revision_suffix "$2" "${{{tag}}}"; {name}=$REVISION_SUFFIX; fi'
+            )
         assigned = " ".join(f'{name}="${name}"' for name, _tag in stage.revision_variables)
         lines += [
             "",
@@ -267,7 +324,7 @@ def _helpers(stage: CloudStage) -> list[str]:
             "# render DATEI DIENST: setzt MANIFEST auf eine Kopie mit eingesetzten Tags und Revisionsnamen.",
             "render() {",
             *suffixes,
-            f"  {assigned + ' ' if assigned else ''}envsubst '{names}' < \"$hier/$1\" > \"$arbeit/$1\"",
+            f'  {assigned + " " if assigned else ""}envsubst \'{names}\' < "$hier/$1" > "$arbeit/$1"',
             '  MANIFEST="$arbeit/$1"',
             "}",
         ]

@@ -90,9 +90,11 @@ def revision_suffix(tag: str, service: str) -> str:
         return clean
     digest = f"{fnv1a64(tag.encode('ascii')):016x}"[:HASH_HEX]
     if budget < HASH_HEX:
-        raise ValueError(f"Dienstname „{service}“ ist zu lang: für den Revisionsnamen bleiben "
-                         f"{budget} Zeichen, gebraucht werden mindestens {HASH_HEX}")
-    head = clean[:max(0, budget - HASH_HEX - 1)].rstrip("-")
+        raise ValueError(
+            f"Dienstname „{service}“ ist zu lang: für den Revisionsnamen bleiben "
+            f"{budget} Zeichen, gebraucht werden mindestens {HASH_HEX}"
+        )
+    head = clean[: max(0, budget - HASH_HEX - 1)].rstrip("-")
     return f"{head}-{digest}" if head else digest
 
 
@@ -107,8 +109,11 @@ def revision_name_problems(name: str, service: str | None = None) -> list[str]:
         problems.append(f"Revisionsname „{name}“ hat {len(name)} Zeichen, erlaubt sind höchstens {MAX_NAME}")
     if not REVISION_NAME.fullmatch(name):
         bad = sorted({c for c in name if not re.fullmatch(r"[-a-z0-9]", c)})
-        detail = f"unerlaubte Zeichen {' '.join(repr(c) for c in bad)}" if bad else \
-            "muss mit einem Buchstaben beginnen und darf nicht mit „-“ enden"
+        detail = (
+            f"unerlaubte Zeichen {' '.join(repr(c) for c in bad)}"
+            if bad
+            else "muss mit einem Buchstaben beginnen und darf nicht mit „-“ enden"
+        )
         problems.append(f"Revisionsname „{name}“: nur Kleinbuchstaben, Ziffern und „-“ erlaubt – {detail}")
     if service is not None and not name.startswith(f"{service}-"):
         problems.append(f"Revisionsname „{name}“ beginnt nicht mit „{service}-“")
@@ -118,7 +123,8 @@ def revision_name_problems(name: str, service: str | None = None) -> list[str]:
 #: The same transform in bash for deploy.sh (no external programs):
 #: ``revision_suffix DIENST TAG`` sets REVISION_SUFFIX or returns 2 with a
 #: German message. Call directly, not in $(...), so the error stops set -e.
-REVISION_SUFFIX_BASH = r"""
+REVISION_SUFFIX_BASH = (
+    r"""
 # Setzt REVISION_SUFFIX: Revisionsname "$1-$REVISION_SUFFIX" für Docker-Tag $2
 # (klein, . und _ → -, Bindestriche zusammengefasst; wenn dabei etwas verloren
 # geht oder es zu lang wird: -<10 Hex FNV-1a-64 des Tags>). Gleiche Regel wie
@@ -159,4 +165,6 @@ revision_suffix() {
   s=${s%-}
   if [[ -n $s ]]; then REVISION_SUFFIX=$s-$h; else REVISION_SUFFIX=$h; fi
 }
-""".strip("\n") + "\n"
+""".strip("\n")
+    + "\n"
+)

@@ -18,7 +18,8 @@ ENV_DELIMITERS = ("|", "~", ";", "!", "*", "#", "@", "%", "+")
 #: bash for deploy.sh: ``env_vars NAME=WERT ...`` sets ENV_VARS for
 #: ``--set-env-vars "$ENV_VARS"`` (call it directly, not in $(...): command
 #: substitution would drop trailing newlines of the last value).
-ENV_VARS_BASH = r"""
+ENV_VARS_BASH = (
+    r"""
 # Setzt ENV_VARS für `--set-env-vars "$ENV_VARS"` aus NAME=WERT-Paaren, mit
 # gcloud-Trennzeichen-Syntax (`gcloud topic escaping`): "^T^NAME=WERT" T … –
 # T ist das erste Zeichen aus der Liste, das in keinem Paar vorkommt, so
@@ -41,14 +42,16 @@ env_vars() {
   echo "Betroffene Variablen: ${*%%=*} – einen Wert ändern oder Trennzeichen ergänzen." >&2
   return 2
 }
-""".strip("\n") + "\n"
+""".strip("\n")
+    + "\n"
+)
 
 
 def split_list(value: str) -> list[str]:
     """gcloud's ArgList: `^D^a D b` splits on D, else on ","; empty value -> []."""
     if value.startswith("^") and value.find("^", 1) > 1:
         end = value.find("^", 1)
-        delimiter, value = value[1:end], value[end + 1:]
+        delimiter, value = value[1:end], value[end + 1 :]
     else:
         delimiter = ","
     return value.split(delimiter) if value else []

@@ -22,20 +22,31 @@ from . import cloudrun_manifests, compose_file, deploy_scripts, env_example
 from .common import HEADER_TEXT, rendered
 
 TITLE = "Stage-Seiten"
-PAGES_DIR = "stages"          # below docs/
+PAGES_DIR = "stages"  # below docs/
 OUTPUTS = (f"docs/{PAGES_DIR}/*.md",)
-DOWNLOADS = "downloads"       # the site publishes generated files under this folder
+DOWNLOADS = "downloads"  # the site publishes generated files under this folder
 LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".env": "bash", ".py": "python"}
-APIS = ("run.googleapis.com", "sqladmin.googleapis.com", "vpcaccess.googleapis.com", "redis.googleapis.com",
-        "artifactregistry.googleapis.com")
+APIS = (
+    "run.googleapis.com",
+    "sqladmin.googleapis.com",
+    "vpcaccess.googleapis.com",
+    "redis.googleapis.com",
+    "artifactregistry.googleapis.com",
+)
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), undefined=jinja2.StrictUndefined,
-                             autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["prozent"] = prozent
     return env
 
@@ -102,17 +113,23 @@ class Page:
     def services_table(self) -> str:
         stage = self.stage
         assert isinstance(stage, CloudStage)
-        rows = ["| Dienst | Art | Queues | Min–Max | Ingress | CPU immer zugeteilt | Port | Manifest |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        rows = [
+            "| Dienst | Art | Queues | Min–Max | Ingress | CPU immer zugeteilt | Port | Manifest |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for s in stage.services:
             queues = ", ".join(f"`{q}`" for q in s.queues) or "–"
             name = f"`{s.name}`" + (" (optional)" if s.optional else "")
-            rows.append(f"| {name} | {s.display} | {queues} | {s.min_instances}–{s.max_instances} | "
-                        f"`{s.ingress}` | {'ja' if s.background else 'nein'} | {s.container_port or '–'} | "
-                        f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |")
+            rows.append(
+                f"| {name} | {s.display} | {queues} | {s.min_instances}–{s.max_instances} | "
+                f"`{s.ingress}` | {'ja' if s.background else 'nein'} | {s.container_port or '–'} | "
+                f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |"
+            )
         for s in stage.jobs:
-            rows.append(f"| `{s.name}` (Job) | {s.display} | – | einmal je Deploy | – | – | – | "
-                        f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |")
+            rows.append(
+                f"| `{s.name}` (Job) | {s.display} | – | einmal je Deploy | – | – | – | "
+                f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |"
+            )
         return "\n".join(rows)
 
     def deploy_commands(self) -> str:
@@ -135,7 +152,8 @@ class Page:
         stage = self.stage
         if isinstance(stage, CloudStage):
             return [cloudrun_manifests.manifest_path(stage, s) for s in stage.resources] + [
-                deploy_scripts.script_path(stage)]
+                deploy_scripts.script_path(stage)
+            ]
         return [compose_file.PATH, env_example.path(self.facts)]
 
     def checklist(self) -> str:
@@ -157,41 +175,77 @@ def checklist(facts: Facts, stage: Stage) -> list[tuple[str, str, str, str]]:
     registry = facts.platform.artefakte.registry
     host, reg_project, repository = (registry.split("/") + ["", ""])[:3]
     location = host.removesuffix("-docker.pkg.dev")
-    sql_fields = ("settings.ipConfiguration.ipv4Enabled,settings.ipConfiguration.privateNetwork,"
-                  "settings.backupConfiguration.pointInTimeRecoveryEnabled")
+    sql_fields = (
+        "settings.ipConfiguration.ipv4Enabled,settings.ipConfiguration.privateNetwork,"
+        "settings.backupConfiguration.pointInTimeRecoveryEnabled"
+    )
     private = not stage.public_cloudsql
     out = [
         ("GCP-Projekt", gcp.projekt, f"gcloud projects describe {gcp.projekt}", "lifecycleState: ACTIVE"),
-        ("APIs aktiviert", ", ".join(apis),
-         f"gcloud services list --enabled {p} --filter=\"config.name:({' '.join(apis)})\"", f"{len(apis)} Zeilen"),
-        ("Artifact Registry (Images aller Stages)", registry,
-         f"gcloud artifacts repositories describe {repository} --location {location} --project {reg_project}",
-         "format: DOCKER"),
-        ("Cloud-SQL-Instanz (Postgres)", netz.cloudsql_instanz,
-         f"gcloud sql instances describe {netz.cloudsql_instanz} {p} --format=\"value(databaseVersion,{sql_fields})\"",
-         f"POSTGRES_{facts.platform.postgres.version}; Public IP {'False' if private else 'True'}"
-         + ("; privates Netz gesetzt" if private else "")
-         + f"; PITR {'True' if stage.model.datenbank.pitr else 'False'}"),
-        ("Datenbank in der Instanz", facts.platform.postgres.datenbank,
-         f"gcloud sql databases describe {facts.platform.postgres.datenbank} --instance {netz.cloudsql_instanz} {p}", ""),
-        ("Memorystore (Redis)", netz.memorystore_instanz,
-         f"gcloud redis instances describe {netz.memorystore_instanz} {r} {p} --format=\"value(redisVersion,host,state)\"",
-         f"REDIS_{facts.platform.redis.version}_X, READY"),
-        ("Serverless-VPC-Access-Connector", netz.vpc_connector,
-         f"gcloud compute networks vpc-access connectors describe {netz.vpc_connector} {r} {p} --format=\"value(state)\"",
-         "READY"),
-        ("Service Account der Dienste", stage.service_account,
-         f"gcloud iam service-accounts describe {stage.service_account} {p}", ""),
+        (
+            "APIs aktiviert",
+            ", ".join(apis),
+            f'gcloud services list --enabled {p} --filter="config.name:({" ".join(apis)})"',
+            f"{len(apis)} Zeilen",
+        ),
+        (
+            "Artifact Registry (Images aller Stages)",
+            registry,
+            f"gcloud artifacts repositories describe {repository} --location {location} --project {reg_project}",
+            "format: DOCKER",
+        ),
+        (
+            "Cloud-SQL-Instanz (Postgres)",
+            netz.cloudsql_instanz,
+            f'gcloud sql instances describe {netz.cloudsql_instanz} {p} --format="value(databaseVersion,{sql_fields})"',
+            f"POSTGRES_{facts.platform.postgres.version}; Public IP {'False' if private else 'True'}"
+            + ("; privates Netz gesetzt" if private else "")
+            + f"; PITR {'True' if stage.model.datenbank.pitr else 'False'}",
+        ),
+        (
+            "Datenbank in der Instanz",
+            facts.platform.postgres.datenbank,
+            f"gcloud sql databases describe {facts.platform.postgres.datenbank} --instance {netz.cloudsql_instanz} {p}",
+            "",
+        ),
+        (
+            "Memorystore (Redis)",
+            netz.memorystore_instanz,
+            f'gcloud redis instances describe {netz.memorystore_instanz} {r} {p} --format="value(redisVersion,host,state)"',
+            f"REDIS_{facts.platform.redis.version}_X, READY",
+        ),
+        (
+            "Serverless-VPC-Access-Connector",
+            netz.vpc_connector,
+            f'gcloud compute networks vpc-access connectors describe {netz.vpc_connector} {r} {p} --format="value(state)"',
+            "READY",
+        ),
+        (
+            "Service Account der Dienste",
+            stage.service_account,
+            f"gcloud iam service-accounts describe {stage.service_account} {p}",
+            "",
+        ),
     ]
     for name, ref in stage.secret_refs.items():
-        out.append((f"Secret {name} (gepinnte Version {ref.version})", ref.secret_id,
-                    f"gcloud secrets versions describe {ref.version} --secret {ref.secret_id} {p} "
-                    "--format=\"value(state)\"", "ENABLED"))
+        out.append(
+            (
+                f"Secret {name} (gepinnte Version {ref.version})",
+                ref.secret_id,
+                f'gcloud secrets versions describe {ref.version} --secret {ref.secret_id} {p} --format="value(state)"',
+                "ENABLED",
+            )
+        )
     for s in stage.services:
         if s.ingress == "internal-and-cloud-load-balancing":
-            out.append((f"HTTPS-Load-Balancer vor {s.name} (serverlose NEG)", s.name,
-                        f"gcloud compute network-endpoint-groups list {p} --filter=\"cloudRun.service={s.name}\"",
-                        "eine NEG in " + gcp.region))
+            out.append(
+                (
+                    f"HTTPS-Load-Balancer vor {s.name} (serverlose NEG)",
+                    s.name,
+                    f'gcloud compute network-endpoint-groups list {p} --filter="cloudRun.service={s.name}"',
+                    "eine NEG in " + gcp.region,
+                )
+            )
     return out
 
 
@@ -199,8 +253,11 @@ def render_page(facts: Facts, stage: Stage, files: dict[str, str]) -> str:
     template = "stage_cloudrun.md.j2" if isinstance(stage, CloudStage) else "stage_compose.md.j2"
     page = Page(facts, stage, files)
     front = "---\n" + "".join(f"# {line}\n" for line in HEADER_TEXT) + "render_macros: false\n---\n"
-    body = _environment().get_template(template).render(s=stage, m=stage.model, facts=facts, page=page,
-                                                        plattform=facts.platform)
+    body = (
+        _environment()
+        .get_template(template)
+        .render(s=stage, m=stage.model, facts=facts, page=page, plattform=facts.platform)
+    )
     return front + body.rstrip("\n") + "\n"
 
 
@@ -209,4 +266,3 @@ def render(facts: Facts) -> dict[str, str]:
     for artifact in (compose_file, env_example, cloudrun_manifests, deploy_scripts):
         files.update(rendered(facts, artifact))
     return {f"docs/{page_path(stage)}": render_page(facts, stage, files) for stage in facts.stages}
-

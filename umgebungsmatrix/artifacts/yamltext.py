@@ -25,13 +25,16 @@ import yaml
 
 _RESOLVER_11 = yaml.resolver.Resolver()
 # YAML 1.2 core schema, plus the JSON schema spellings; anything else is a string.
-_CORE_12 = re.compile(r"""^(?:
+_CORE_12 = re.compile(
+    r"""^(?:
     ~|null|Null|NULL|
     true|True|TRUE|false|False|FALSE|
     [-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|
     [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|
     [-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN
-)$""", re.VERBOSE)
+)$""",
+    re.VERBOSE,
+)
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_INDICATORS = set(",[]{}")
 

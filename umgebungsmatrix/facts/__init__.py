@@ -18,7 +18,15 @@ from ..matrix import load as load_source
 from ..paths import DOCS_DIR, MATRIX_FILE
 from .build import build, cell, render, secret_id, stage_context, stage_resources, template_service
 from .model import (
-    CloudService, CloudStage, ComposeService, ComposeStage, EnvEntry, Facts, SecretRef, Service, Stage,
+    CloudService,
+    CloudStage,
+    ComposeService,
+    ComposeStage,
+    EnvEntry,
+    Facts,
+    SecretRef,
+    Service,
+    Stage,
 )
 from .templates import TABLE_PAGE, TemplateProblem, kurz, prozent, relative_link
 
@@ -51,7 +59,27 @@ def from_source(source: Source) -> Facts:
 
 
 __all__ = [
-    "TABLE_PAGE", "CloudService", "CloudStage", "ComposeService", "ComposeStage", "EnvEntry", "Facts",
-    "SecretRef", "Service", "Stage", "TemplateProblem", "build", "cell", "from_source", "kurz", "load",
-    "prozent", "relative_link", "render", "secret_id", "stage_context", "stage_resources", "template_service",
+    "TABLE_PAGE",
+    "CloudService",
+    "CloudStage",
+    "ComposeService",
+    "ComposeStage",
+    "EnvEntry",
+    "Facts",
+    "SecretRef",
+    "Service",
+    "Stage",
+    "TemplateProblem",
+    "build",
+    "cell",
+    "from_source",
+    "kurz",
+    "load",
+    "prozent",
+    "relative_link",
+    "render",
+    "secret_id",
+    "stage_context",
+    "stage_resources",
+    "template_service",
 ]

@@ -14,7 +14,6 @@ Conventions (not facts) live here and are documented on docs/stages/:
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,14 +22,22 @@ from ..matrix import model as m
 from ..matrix.yamlload import Problem
 from ..secretshapes import looks_secret
 from .model import (
-    CloudService, CloudStage, ComposeService, ComposeStage, EnvEntry, Facts, SecretRef, Service, Stage,
+    CloudService,
+    CloudStage,
+    ComposeService,
+    ComposeStage,
+    EnvEntry,
+    Facts,
+    SecretRef,
+    Service,
+    Stage,
 )
 from .templates import TABLE_PAGE, Context, TemplateProblem, TemplateService
 
 Entry = tuple[str, m.Dienst, str, tuple]  # (name, service, "dienste"|"jobs", matrix path)
 
 
-REVISION_SUFFIX = "REVISION_NEU"           # set by deploy.sh's render() from the image tag
+REVISION_SUFFIX = "REVISION_NEU"  # set by deploy.sh's render() from the image tag
 STABLE_REVISION_SUFFIX = "REVISION_STABIL"  # set by deploy.sh's render() from the stable tag
 
 
@@ -47,8 +54,7 @@ def build(source: Source) -> Facts:
         raise source.error(builder.problems)
     compose = next(s for s in stages if isinstance(s, ComposeStage))
     cloud = tuple(s for s in stages if isinstance(s, CloudStage))
-    return Facts(source=source, matrix=source.matrix, stages=tuple(stages), compose_stage=compose,
-                 cloud_stages=cloud)
+    return Facts(source=source, matrix=source.matrix, stages=tuple(stages), compose_stage=compose, cloud_stages=cloud)
 
 
 class _Builder:
@@ -59,11 +65,22 @@ class _Builder:
 
     def stage(self, index: int, st: m.Stage) -> Stage:
         """Services first (without env), then the templates that may read them, then the env."""
-        entries = [(name, dienst, group, ("stages", index, group, name))
-                   for group in ("dienste", "jobs") for name, dienst in getattr(st, group).items()]
-        common: dict[str, Any] = dict(index=index, id=st.id, name=st.name, runtime=st.laufzeit,
-                                      production=st.produktion, empty_start=st.leerer_start, model=st,
-                                      values={}, secret_variables=())
+        entries = [
+            (name, dienst, group, ("stages", index, group, name))
+            for group in ("dienste", "jobs")
+            for name, dienst in getattr(st, group).items()
+        ]
+        common: dict[str, Any] = dict(
+            index=index,
+            id=st.id,
+            name=st.name,
+            runtime=st.laufzeit,
+            production=st.produktion,
+            empty_start=st.leerer_start,
+            model=st,
+            values={},
+            secret_variables=(),
+        )
         stage: Stage
         if st.laufzeit == "compose":
             stage = self._compose_stage(index, st, entries, common)
@@ -119,9 +136,14 @@ class _Builder:
                 continue
             kind = looks_secret(out[name])
             if kind:
-                self.problems.append(Problem(("variablen", name, "beispiel"), f"„beispiel“ sieht wie ein echtes "
-                                             f"Geheimnis aus ({kind}); Platzhalter in spitzen Klammern schreiben, "
-                                             "z. B. <passwort>"))
+                self.problems.append(
+                    Problem(
+                        ("variablen", name, "beispiel"),
+                        f"„beispiel“ sieht wie ein echtes "
+                        f"Geheimnis aus ({kind}); Platzhalter in spitzen Klammern schreiben, "
+                        "z. B. <passwort>",
+                    )
+                )
         return out
 
     # --- shared service facts --------------------------------------------------------------------
@@ -157,8 +179,11 @@ class _Builder:
         return tuple(part.format_map(values) for part in kind.befehl or ())
 
     def _env(self, art: str, values: dict[str, str]) -> tuple[EnvEntry, ...]:
-        return tuple(EnvEntry(name=name, secret=v.geheim, value=values.get(name), description=v.beschreibung)
-                     for name, v in self.matrix.variablen.items() if art in v.dienste)
+        return tuple(
+            EnvEntry(name=name, secret=v.geheim, value=values.get(name), description=v.beschreibung)
+            for name, v in self.matrix.variablen.items()
+            if art in v.dienste
+        )
 
     def _secret_refs(self, st: m.Stage, names: tuple[str, ...]) -> dict[str, SecretRef]:
         if not isinstance(st.secrets, m.SecretsManager):
@@ -171,11 +196,25 @@ class _Builder:
         roles = tuple(dienst.queues or ())
         queues = tuple(self.matrix.plattform.queues[r].name for r in roles)
         return dict(
-            name=name, kind=dienst.art, role=kind.rolle, display=kind.anzeige, optional=dienst.optional,
-            is_job=group == "jobs", entry=kind.einstieg, queue_roles=roles, queues=queues,
-            port=self._port(kind), health_path=kind.health_pfad, command=self._command(kind, queues),
-            artifact=kind.artefakt, image=self._image(kind), database_env=kind.datenbank_env,
-            migrations_env=kind.migrations_env, env=(), origin=origin)
+            name=name,
+            kind=dienst.art,
+            role=kind.rolle,
+            display=kind.anzeige,
+            optional=dienst.optional,
+            is_job=group == "jobs",
+            entry=kind.einstieg,
+            queue_roles=roles,
+            queues=queues,
+            port=self._port(kind),
+            health_path=kind.health_pfad,
+            command=self._command(kind, queues),
+            artifact=kind.artefakt,
+            image=self._image(kind),
+            database_env=kind.datenbank_env,
+            migrations_env=kind.migrations_env,
+            env=(),
+            origin=origin,
+        )
 
     # --- compose ---------------------------------------------------------------------------------
 
@@ -187,9 +226,16 @@ class _Builder:
         for name, dienst, group, origin in entries:
             base = self._service(name, dienst, group, origin)
             is_pg = base["role"] == "postgres"
-            services.append(dict(base, profile=None, db_user=pg.benutzer if is_pg else None,
-                                 db_name=pg.datenbank if is_pg else None,
-                                 volume=compose.postgres_volume if is_pg else None, published_port=base["port"]))
+            services.append(
+                dict(
+                    base,
+                    profile=None,
+                    db_user=pg.benutzer if is_pg else None,
+                    db_name=pg.datenbank if is_pg else None,
+                    volume=compose.postgres_volume if is_pg else None,
+                    published_port=base["port"],
+                )
+            )
         server = database = None
         if st.langfuse.modus == "optional":
             lf = compose.langfuse
@@ -198,11 +244,21 @@ class _Builder:
             database, server = lf.datenbank_dienst, lf.dienstart
             label = self.matrix.dienstarten[lf.dienstart].anzeige
             db = self._service(database, m.Dienst(art=pg_kind), "dienste", origin)
-            services.append(dict(db, display=f"{label}-Datenbank", profile=lf.profil, db_user=lf.benutzer,
-                                 db_name=lf.datenbank, volume=lf.volume, published_port=None))
+            services.append(
+                dict(
+                    db,
+                    display=f"{label}-Datenbank",
+                    profile=lf.profil,
+                    db_user=lf.benutzer,
+                    db_name=lf.datenbank,
+                    volume=lf.volume,
+                    published_port=None,
+                )
+            )
             srv = self._service(server, m.Dienst(art=lf.dienstart), "dienste", origin)
-            services.append(dict(srv, profile=lf.profil, db_user=None, db_name=None, volume=None,
-                                 published_port=srv["port"]))
+            services.append(
+                dict(srv, profile=lf.profil, db_user=None, db_name=None, volume=None, published_port=srv["port"])
+            )
         by_kind: dict[str, list[str]] = {}
         for s in services:
             if s["profile"] is None:
@@ -216,9 +272,15 @@ class _Builder:
                 kind = self.matrix.dienstarten[s["kind"]]
                 after = tuple(n for k in kind.startet_nach for n in by_kind.get(k, ()) if n != s["name"])
             resolved.append(ComposeService(**s, starts_after=after))
-        return ComposeStage(**common, services=tuple(resolved), compose=compose,
-                            env_file=posixpath.normpath(st.secrets.datei), examples={},
-                            langfuse_server=server, langfuse_database=database)
+        return ComposeStage(
+            **common,
+            services=tuple(resolved),
+            compose=compose,
+            env_file=posixpath.normpath(st.secrets.datei),
+            examples={},
+            langfuse_server=server,
+            langfuse_database=database,
+        )
 
     # --- cloud run -------------------------------------------------------------------------------
 
@@ -247,28 +309,46 @@ class _Builder:
                 ingress = st.netz.web_ingress if kind.einstieg and st.netz.web_ingress else st.netz.ingress
             command = base["command"]
             service = CloudService(
-                **base, starts_after=(), min_instances=0 if is_job else lo, max_instances=1 if is_job else hi,
+                **base,
+                starts_after=(),
+                min_instances=0 if is_job else lo,
+                max_instances=1 if is_job else hi,
                 ingress=ingress,
-                image_ref=f"{plattform.artefakte.registry}/{kind.artefakt}:${{{tag}}}" if kind.artefakt
+                image_ref=f"{plattform.artefakte.registry}/{kind.artefakt}:${{{tag}}}"
+                if kind.artefakt
                 else base["image"],
                 cloud_command=(*health.befehl, *command) if background and command else command,
-                container_port=port, probe_path=probe, canary=canary,
+                container_port=port,
+                probe_path=probe,
+                canary=canary,
                 revision_name=f"{name}-${{{REVISION_SUFFIX}}}" if canary else None,
-                stable_revision_name=f"{name}-${{{STABLE_REVISION_SUFFIX}}}" if canary else None)
+                stable_revision_name=f"{name}-${{{STABLE_REVISION_SUFFIX}}}" if canary else None,
+            )
             (jobs if is_job else services).append(service)
         gcp, netz = st.gcp, st.netz
         return CloudStage(
-            **common, services=tuple(services), jobs=tuple(jobs), gcp=gcp, network=netz, scaling=st.skalierung,
-            canary=st.canary, secret_source=st.secrets.quelle, secret_refs={},
+            **common,
+            services=tuple(services),
+            jobs=tuple(jobs),
+            gcp=gcp,
+            network=netz,
+            scaling=st.skalierung,
+            canary=st.canary,
+            secret_source=st.secrets.quelle,
+            secret_refs={},
             service_account=f"{gcp.dienstkonto}@{gcp.projekt}.iam.gserviceaccount.com",
-            cloudsql_connection=(f"{gcp.projekt}:{gcp.region}:{netz.cloudsql_instanz}"
-                                 if netz.cloudsql_ip == "public" else None),
+            cloudsql_connection=(
+                f"{gcp.projekt}:{gcp.region}:{netz.cloudsql_instanz}" if netz.cloudsql_ip == "public" else None
+            ),
             tag_variables=(tag, *([st.canary.stabil_tag_variable] if st.canary else [])),
             revision_variables=((REVISION_SUFFIX, tag), (STABLE_REVISION_SUFFIX, st.canary.stabil_tag_variable))
-            if st.canary else ())
+            if st.canary
+            else (),
+        )
 
 
 # --- reading the facts -----------------------------------------------------------------------------
+
 
 def stage_resources(stage: Stage, profiles: bool = False) -> tuple[Service, ...]:
     """Services and jobs of a stage (compose: without the profile services unless asked)."""
@@ -283,10 +363,21 @@ def template_service(service: Service) -> TemplateService:
     """A resolved service as templates see it (the matrix's field names)."""
     lo, hi = (service.min_instances, service.max_instances) if isinstance(service, CloudService) else (0, 1)
     return TemplateService(
-        name=service.name, art=service.kind, rolle=service.role, anzeige=service.display,
-        optional=service.optional, min=lo, max=hi, queues=service.queues, port=service.port,
-        health_pfad=service.health_path, datenbank_env=service.database_env, image=service.image,
-        artefakt=service.artifact, job=service.is_job)
+        name=service.name,
+        art=service.kind,
+        rolle=service.role,
+        anzeige=service.display,
+        optional=service.optional,
+        min=lo,
+        max=hi,
+        queues=service.queues,
+        port=service.port,
+        health_pfad=service.health_path,
+        datenbank_env=service.database_env,
+        image=service.image,
+        artefakt=service.artifact,
+        job=service.is_job,
+    )
 
 
 def stage_context(matrix: m.Matrix, stage: Stage, page: str = TABLE_PAGE) -> Context:

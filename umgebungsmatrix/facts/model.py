@@ -30,7 +30,7 @@ class EnvEntry:
 
     name: str
     secret: bool
-    value: str | None        # rendered value of a non-secret variable; None for secrets
+    value: str | None  # rendered value of a non-secret variable; None for secrets
     description: str
 
 
@@ -38,7 +38,7 @@ class EnvEntry:
 class SecretRef:
     """Secret Manager reference of a secret variable: secret id and pinned version."""
 
-    secret_id: str           # DATABASE_URL -> database-url
+    secret_id: str  # DATABASE_URL -> database-url
     version: int
 
 
@@ -47,24 +47,24 @@ class Service:
     """A service (or job) of one stage, merged with its kind (`dienstarten`)."""
 
     name: str
-    kind: str                # key under dienstarten
+    kind: str  # key under dienstarten
     role: Role
-    display: str             # German label, e.g. "Web"
+    display: str  # German label, e.g. "Web"
     optional: bool
     is_job: bool
-    entry: bool              # the platform's entry service (Web)
+    entry: bool  # the platform's entry service (Web)
     queue_roles: tuple[str, ...]
     queues: tuple[str, ...]  # queue names, in the order of queue_roles
-    port: int | None         # where the service listens: http port, Postgres/Redis port; None otherwise
+    port: int | None  # where the service listens: http port, Postgres/Redis port; None otherwise
     health_path: str | None  # HTTP health path of an http service
     command: tuple[str, ...]  # dienstarten.<kind>.befehl, placeholders expanded; () for none
-    artifact: str | None     # own image (artefakt)
-    image: str | None        # third-party image, or the versioned Postgres/Redis image
+    artifact: str | None  # own image (artefakt)
+    image: str | None  # third-party image, or the versioned Postgres/Redis image
     database_env: str | None
     migrations_env: str | None
     starts_after: tuple[str, ...]  # names of services in this stage it waits for (healthy)
     env: tuple[EnvEntry, ...]
-    origin: tuple            # data path of the service in the matrix ("stages", i, "dienste", name)
+    origin: tuple  # data path of the service in the matrix ("stages", i, "dienste", name)
 
     @property
     def background(self) -> bool:
@@ -83,11 +83,11 @@ class Service:
 class ComposeService(Service):
     """A service of the compose stage."""
 
-    profile: str | None                 # compose profile (optional Langfuse pair)
-    db_user: str | None                 # role postgres: user and database the container creates
+    profile: str | None  # compose profile (optional Langfuse pair)
+    db_user: str | None  # role postgres: user and database the container creates
     db_name: str | None
-    volume: str | None                  # role postgres: named volume for the data directory
-    published_port: int | None          # published on the loopback address (None: not published)
+    volume: str | None  # role postgres: named volume for the data directory
+    published_port: int | None  # published on the loopback address (None: not published)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,34 +96,34 @@ class CloudService(Service):
 
     min_instances: int
     max_instances: int
-    ingress: str | None                 # None for jobs
-    image_ref: str                      # registry/artefakt:${IMAGE_TAG} or the third-party image
-    cloud_command: tuple[str, ...]      # health wrapper + command for background services
-    container_port: int | None          # http port, or the health endpoint's port; None for jobs
-    probe_path: str | None              # startup/liveness path; None for jobs
-    canary: bool                        # gets the stage's traffic split (serves requests)
-    revision_name: str | None           # `<name>-${REVISION_NEU}` of the canary revision (deploy.sh sets it)
-    stable_revision_name: str | None    # `<name>-${REVISION_STABIL}`
+    ingress: str | None  # None for jobs
+    image_ref: str  # registry/artefakt:${IMAGE_TAG} or the third-party image
+    cloud_command: tuple[str, ...]  # health wrapper + command for background services
+    container_port: int | None  # http port, or the health endpoint's port; None for jobs
+    probe_path: str | None  # startup/liveness path; None for jobs
+    canary: bool  # gets the stage's traffic split (serves requests)
+    revision_name: str | None  # `<name>-${REVISION_NEU}` of the canary revision (deploy.sh sets it)
+    stable_revision_name: str | None  # `<name>-${REVISION_STABIL}`
 
 
 @dataclass(frozen=True, kw_only=True)
 class Cell:
     column: str
-    template: str | None     # None for the stage name column
+    template: str | None  # None for the stage name column
 
 
 @dataclass(frozen=True, kw_only=True)
 class Stage:
     """Common facts of every stage."""
 
-    index: int               # position under stages: in the matrix
+    index: int  # position under stages: in the matrix
     id: str
     name: str
     runtime: m.Runtime
     production: bool
     empty_start: bool
-    model: m.Stage           # the raw stage (templates read it as `stage`)
-    values: dict[str, str]   # rendered values of all non-secret variables
+    model: m.Stage  # the raw stage (templates read it as `stage`)
+    values: dict[str, str]  # rendered values of all non-secret variables
     secret_variables: tuple[str, ...]  # secret variables some service or job of this stage reads
 
     @property
@@ -135,10 +135,10 @@ class Stage:
 class ComposeStage(Stage):
     services: tuple[ComposeService, ...]  # stage services, then the optional Langfuse pair
     compose: m.Compose
-    env_file: str                         # repo-relative env file with the secrets, e.g. ".env"
-    examples: dict[str, str]              # rendered `beispiel` hints of the secrets (.env.example)
-    langfuse_server: str | None           # service name of the local Langfuse server (profile)
-    langfuse_database: str | None         # its own Postgres service
+    env_file: str  # repo-relative env file with the secrets, e.g. ".env"
+    examples: dict[str, str]  # rendered `beispiel` hints of the secrets (.env.example)
+    langfuse_server: str | None  # service name of the local Langfuse server (profile)
+    langfuse_database: str | None  # its own Postgres service
 
     def service(self, name: str) -> ComposeService:
         return next(s for s in self.services if s.name == name)
@@ -156,10 +156,10 @@ class CloudStage(Stage):
     scaling: m.Skalierung
     canary: m.Canary | None
     secret_source: Literal["ci_variablen", "secret_manager"]
-    secret_refs: dict[str, SecretRef]       # secret_manager stages only
+    secret_refs: dict[str, SecretRef]  # secret_manager stages only
     service_account: str
-    cloudsql_connection: str | None         # project:region:instance when connecting over the public IP
-    tag_variables: tuple[str, ...]          # CI variables with image tags (IMAGE_TAG, the canary's stable tag)
+    cloudsql_connection: str | None  # project:region:instance when connecting over the public IP
+    tag_variables: tuple[str, ...]  # CI variables with image tags (IMAGE_TAG, the canary's stable tag)
     revision_variables: tuple[tuple[str, str], ...]  # (variable deploy.sh sets, tag variable it derives from)
 
     @property
@@ -189,7 +189,7 @@ class CloudStage(Stage):
 class Facts:
     """All stages resolved, plus the platform facts and what the table needs."""
 
-    source: "Source"
+    source: Source
     matrix: m.Matrix
     stages: tuple[Stage, ...]
     compose_stage: ComposeStage
@@ -231,6 +231,6 @@ class Facts:
         """The one kind with einstieg: true (Web); validate guarantees it exists."""
         return next((art, k) for art, k in self.matrix.dienstarten.items() if k.einstieg)
 
-    def where(self, path: "PathKey") -> str:
+    def where(self, path: PathKey) -> str:
         """`matrix/umgebungen.yaml:LINE:COL` of a matrix value, for findings caused by it."""
         return self.source.where(path)

@@ -33,16 +33,16 @@ class _Undefined(jinja2.StrictUndefined):
 def _finalize(value: Any) -> Any:
     """Only text and numbers reach the output: never an object's repr, a list or None."""
     if isinstance(value, bool):
-        raise TemplateProblem("Vorlage gibt einen Wahrheitswert aus (True/False); "
-                              "schreibe z. B. {{ 'ja' if … else 'nein' }}")
+        raise TemplateProblem(
+            "Vorlage gibt einen Wahrheitswert aus (True/False); schreibe z. B. {{ 'ja' if … else 'nein' }}"
+        )
     if isinstance(value, (str, int, float, jinja2.Undefined)):
         return value
     shown = "nichts (None)" if value is None else f"ein Objekt ({type(value).__name__})"
     raise TemplateProblem(f"Vorlage gibt {shown} aus statt eines Textes; gemeint ist wohl ein Feld davon")
 
 
-_ENV = jinja2.Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=False,
-                          finalize=_finalize)
+_ENV = jinja2.Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=False, finalize=_finalize)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -92,14 +92,15 @@ def relative_link(target: str, page: str) -> str:
 class Context:
     """Template context for one stage (or none, for site pages)."""
 
-    def __init__(self, matrix: m.Matrix, stage: m.Stage | None, services: Sequence[TemplateService] = (),
-                 page: str = TABLE_PAGE):
+    def __init__(
+        self, matrix: m.Matrix, stage: m.Stage | None, services: Sequence[TemplateService] = (), page: str = TABLE_PAGE
+    ):
         self.matrix = matrix
         self.stage = stage
         self.services = tuple(services)
         self.page = page
 
-    def with_page(self, page: str) -> "Context":
+    def with_page(self, page: str) -> Context:
         return Context(self.matrix, self.stage, self.services, page)
 
     def link(self, seite: str, text: str) -> str:
@@ -110,7 +111,9 @@ class Context:
 
     def queue(self, role: str) -> str:
         if role not in self.matrix.plattform.queues:
-            raise TemplateProblem(f"unbekannte Queue-Rolle „{role}“ (bekannt: {', '.join(self.matrix.plattform.queues)})")
+            raise TemplateProblem(
+                f"unbekannte Queue-Rolle „{role}“ (bekannt: {', '.join(self.matrix.plattform.queues)})"
+            )
         return self.matrix.plattform.queues[role].name
 
     def dienst(self, name: str) -> TemplateService | m.Dienstart:
@@ -141,8 +144,7 @@ class Context:
 
     def lokale_urls(self) -> str:
         self._need_stage()
-        ports = [str(s.port) for s in self.services
-                 if s.rolle == "http" and s.port and not s.optional and not s.job]
+        ports = [str(s.port) for s in self.services if s.rolle == "http" and s.port and not s.optional and not s.job]
         inner = ports[0] if len(ports) == 1 else "{" + ",".join(ports) + "}"
         return f"http://localhost:{inner}"
 
@@ -185,7 +187,7 @@ class Context:
             raise TemplateProblem(f"Vorlage: Syntaxfehler ({exc.message})") from None
         except TemplateProblem:
             raise
-        except Exception as exc:  # noqa: BLE001 - a user's template can fail in many ways
+        except Exception as exc:
             raise TemplateProblem(f"Vorlage: {type(exc).__name__}: {exc}") from None
         return text
 

@@ -89,10 +89,12 @@ def locate_problems(loaded: Loaded, problems: list[Problem]) -> list[Problem]:
     out = []
     for problem in problems:
         if problem.location is None:
-            is_key = bool(problem.path) and (problem.at_key or "unbekannter Schlüssel" in problem.message
-                                             or _is_container(loaded.data, problem.path))
-            problem = replace(problem, location=loaded.locate(problem.path, key=is_key))
-        out.append(problem)
+            is_key = bool(problem.path) and (
+                problem.at_key or "unbekannter Schlüssel" in problem.message or _is_container(loaded.data, problem.path)
+            )
+            out.append(replace(problem, location=loaded.locate(problem.path, key=is_key)))
+        else:
+            out.append(problem)
     return sorted(out, key=lambda p: (p.location.line if p.location else 0, p.location.column if p.location else 0))
 
 
@@ -143,5 +145,14 @@ def json_schema() -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-__all__ = ["MatrixError", "Problem", "Source", "dotted", "format_problems", "json_schema", "load",
-           "load_string", "locate_problems"]
+__all__ = [
+    "MatrixError",
+    "Problem",
+    "Source",
+    "dotted",
+    "format_problems",
+    "json_schema",
+    "load",
+    "load_string",
+    "locate_problems",
+]

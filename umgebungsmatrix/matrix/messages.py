@@ -76,8 +76,10 @@ def german_message(err: dict[str, Any]) -> str:
     if kind == "too_long":
         return f"höchstens {ctx['max_length']} Einträge erlaubt"
     if kind == "union_tag_invalid":
-        return (f"„{ctx['discriminator'].strip(chr(39))}“ ist {_show(ctx['tag'])}; "
-                f"erlaubt sind {_german_list(ctx['expected_tags'])}")
+        return (
+            f"„{ctx['discriminator'].strip(chr(39))}“ ist {_show(ctx['tag'])}; "
+            f"erlaubt sind {_german_list(ctx['expected_tags'])}"
+        )
     if kind == "union_tag_not_found":
         return f"Pflichtfeld „{ctx['discriminator'].strip(chr(39))}“ fehlt"
     if kind == "value_error":
@@ -94,10 +96,9 @@ def _clean_path(err: dict[str, Any], data: Any) -> PathKey:
     for part in parts:
         if part == "[key]":
             continue
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             out.append(part)
             node = node[part]
         # anything else (a union tag like 'env_datei') does not exist in the data

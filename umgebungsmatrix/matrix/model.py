@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 # pydantic scans installed entry points for plugins on import (~40 ms); we use none.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 ENV_PATTERN = r"^[A-Z][A-Z0-9_]*$"
@@ -68,29 +68,36 @@ class Rag(Strict):
     extension: str
     pgvector_version: str = Field(
         pattern=r"^\d+\.\d+$",
-        description="pgvector-Version (Major.Minor) wie in Produktion; check-stack prüft sie live")
+        description="pgvector-Version (Major.Minor) wie in Produktion; check-stack prüft sie live",
+    )
     embedding_dimension: int = Field(ge=1, le=16000)
     distanz: Literal["cosine", "l2", "inner_product"]
     index_methoden: list[Literal["hnsw", "ivfflat"]] = Field(
-        min_length=1, description="erlaubte pgvector-Indexmethoden für Embedding-Spalten")
+        min_length=1, description="erlaubte pgvector-Indexmethoden für Embedding-Spalten"
+    )
     index_max_dimension: dict[Literal["hnsw", "ivfflat"], PositiveInt] = Field(
-        description="höchste Dimension, die eine Indexmethode für den Typ vector indizieren kann")
+        description="höchste Dimension, die eine Indexmethode für den Typ vector indizieren kann"
+    )
     retriever_tabellen: list[SqlName] = Field(
-        min_length=1, description="Tabellen, die der Retriever liest: Mandantentrennung per RLS")
-    agenten_tabellen: list[SqlName] = Field(
-        description="plattformweite Tabellen der Agenten: ohne Mandanten-Policy")
+        min_length=1, description="Tabellen, die der Retriever liest: Mandantentrennung per RLS"
+    )
+    agenten_tabellen: list[SqlName] = Field(description="plattformweite Tabellen der Agenten: ohne Mandanten-Policy")
     tenant_spalte: SqlName = Field(description="Spalte mit dem Mandanten in den Retriever-Tabellen")
     tenant_einstellung: str = Field(
         pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$",
-        description="Sitzungsvariable mit dem Mandanten, gelesen per current_setting()")
+        description="Sitzungsvariable mit dem Mandanten, gelesen per current_setting()",
+    )
 
 
 class Queue(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$")
     beschreibung: str
-    standard: bool = Field(default=False, description="Ziel von Aufgaben ohne ausdrückliche Queue (z. B. von Beat "
-                           "geplant); genau eine Queue ist Standard, sonst landen sie in Celerys Queue „celery“, "
-                           "die kein Worker konsumiert")
+    standard: bool = Field(
+        default=False,
+        description="Ziel von Aufgaben ohne ausdrückliche Queue (z. B. von Beat "
+        "geplant); genau eine Queue ist Standard, sonst landen sie in Celerys Queue „celery“, "
+        "die kein Worker konsumiert",
+    )
 
 
 class Langfuse(Strict):
@@ -98,8 +105,10 @@ class Langfuse(Strict):
 
 
 class Artefakte(Strict):
-    registry: str = Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
-                          description="Registry und Pfad der eigenen Images (ohne Artefaktname)")
+    registry: str = Field(
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
+        description="Registry und Pfad der eigenen Images (ohne Artefaktname)",
+    )
     tag_variable: EnvName = Field(description="CI-Variable mit dem Image-Tag")
 
 
@@ -121,14 +130,16 @@ class Plattform(Strict):
     langfuse: Langfuse
     artefakte: Artefakte
     health_endpunkt: HealthEndpunkt = Field(
-        description="Health-Endpoint der Hintergrunddienste (Rollen worker, scheduler) in Cloud Run")
+        description="Health-Endpoint der Hintergrunddienste (Rollen worker, scheduler) in Cloud Run"
+    )
 
 
 class Spalte(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     titel: str = Field(min_length=1)
-    leerer_start: bool = Field(default=False, description="hängt plattform.leerer_start_text an, wenn die "
-                               "Stage leer startet")
+    leerer_start: bool = Field(
+        default=False, description="hängt plattform.leerer_start_text an, wenn die Stage leer startet"
+    )
     stagename: bool = Field(default=False, description="die Spalte zeigt den Namen der Stage (keine Zelle)")
 
 
@@ -136,11 +147,16 @@ class Dienstart(Strict):
     """A kind of service: the same container artifact in every stage."""
 
     anzeige: str = Field(min_length=1)
-    rolle: Role = Field(description="http: bedient Anfragen auf port; worker: konsumiert Queues; "
-                        "scheduler: plant Aufgaben (höchstens eine Instanz); job: läuft einmal; "
-                        "postgres/redis: Infrastruktur (lokal als Container, in der Cloud verwaltet)")
-    einstieg: bool = Field(default=False, description="der Einstiegsdienst der Plattform (Web): "
-                           "netz.web_ingress, in Produktion min > 0, Fakten der Referenz-App")
+    rolle: Role = Field(
+        description="http: bedient Anfragen auf port; worker: konsumiert Queues; "
+        "scheduler: plant Aufgaben (höchstens eine Instanz); job: läuft einmal; "
+        "postgres/redis: Infrastruktur (lokal als Container, in der Cloud verwaltet)"
+    )
+    einstieg: bool = Field(
+        default=False,
+        description="der Einstiegsdienst der Plattform (Web): "
+        "netz.web_ingress, in Produktion min > 0, Fakten der Referenz-App",
+    )
     artefakt: Name | None = Field(default=None, description="eigenes Image (Registry der Plattform)")
     image: str | None = Field(default=None, description="fremdes Image mit Tag")
     port: Port | None = None
@@ -148,11 +164,14 @@ class Dienstart(Strict):
     befehl: list[str] | None = Field(default=None, description="Platzhalter: {queues}, {parallelitaet}")
     datenbank_env: EnvName | None = None
     migrations_env: EnvName | None = Field(
-        default=None, description="Umgebungsvariable, die die Migration beim Start schaltet")
+        default=None, description="Umgebungsvariable, die die Migration beim Start schaltet"
+    )
     parallelitaet: PositiveInt | None = Field(
-        default=None, description="Prozesse je Worker-Container (Platzhalter {parallelitaet} im Befehl)")
+        default=None, description="Prozesse je Worker-Container (Platzhalter {parallelitaet} im Befehl)"
+    )
     startet_nach: list[str] = Field(
-        default_factory=list, description="Compose: startet erst, wenn Dienste dieser Arten gesund sind")
+        default_factory=list, description="Compose: startet erst, wenn Dienste dieser Arten gesund sind"
+    )
 
 
 class Variable(Strict):
@@ -161,7 +180,8 @@ class Variable(Strict):
     dienste: list[str] = Field(min_length=1, description="Dienstarten, die die Variable lesen")
     wert: str | None = Field(default=None, description="Jinja-Vorlage über Stage-Fakten")
     beispiel: str | None = Field(
-        default=None, description="Jinja-Vorlage: Form des Werts als Hinweis in .env.example, nie ein echtes Geheimnis")
+        default=None, description="Jinja-Vorlage: Form des Werts als Hinweis in .env.example, nie ein echtes Geheimnis"
+    )
 
 
 class Migrationen(Strict):
@@ -189,8 +209,10 @@ Secrets = SecretsEnvDatei | SecretsCi | SecretsManager
 class Gcp(Strict):
     projekt: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")
-    dienstkonto: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
-                             description="Service Account der Cloud-Run-Dienste (ohne @projekt...)")
+    dienstkonto: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description="Service Account der Cloud-Run-Dienste (ohne @projekt...)",
+    )
 
 
 class NetzLokal(Strict):
@@ -200,8 +222,9 @@ class NetzLokal(Strict):
 class NetzCloud(Strict):
     art: Literal["cloudrun"]
     ingress: Ingress
-    web_ingress: Ingress | None = Field(default=None, description="Ingress des Einstiegsdienstes (Web), "
-                                        "sonst gilt ingress")
+    web_ingress: Ingress | None = Field(
+        default=None, description="Ingress des Einstiegsdienstes (Web), sonst gilt ingress"
+    )
     vpc_connector: Name
     vpc_egress: Literal["private-ranges-only", "all-traffic"]
     cloudsql_ip: Literal["public", "private"]
@@ -275,8 +298,10 @@ class Compose(Strict):
     """Facts of the generated compose/docker-compose.yml (the compose stage)."""
 
     lokale_adresse: str = Field(description="Loopback: veröffentlichte Ports und TCP-Proben im Container")
-    image_variable: str = Field(pattern=r"^[A-Z_]*\{ARTEFAKT\}[A-Z_]*$",
-                                description="Variable, die ein eigenes Image überschreibt; {ARTEFAKT} wird ersetzt")
+    image_variable: str = Field(
+        pattern=r"^[A-Z_]*\{ARTEFAKT\}[A-Z_]*$",
+        description="Variable, die ein eigenes Image überschreibt; {ARTEFAKT} wird ersetzt",
+    )
     standard_tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     healthcheck: ComposeHealthcheck
     postgres_volume: Name = Field(description="benanntes Volume der Plattform-Datenbank")
@@ -288,8 +313,11 @@ class Stage(Strict):
     id: Name = Field(description="kurzer Name: Ordner cloudrun/<id>/, Seite stages/<id>.md")
     name: str = Field(min_length=1)
     laufzeit: Runtime
-    produktion: bool = Field(default=False, description="Produktionsstage: es gelten die Prod-Leitplanken "
-                             "(Secret Manager, Private IP, PITR, Web nur über den Load Balancer, min > 0)")
+    produktion: bool = Field(
+        default=False,
+        description="Produktionsstage: es gelten die Prod-Leitplanken "
+        "(Secret Manager, Private IP, PITR, Web nur über den Load Balancer, min > 0)",
+    )
     leerer_start: bool
     gcp: Gcp | None = None
     migrationen: Migrationen

@@ -21,10 +21,19 @@ from .model import BACKGROUND_ROLES, INFRASTRUCTURE_ROLES, NAME_PATTERN, Matrix,
 from .yamlload import Problem
 
 # Set by Cloud Run itself; a service must not define them (Cloud Run container contract).
-RESERVED_ENV = frozenset({
-    "PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "CLOUD_RUN_JOB",
-    "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_ATTEMPT", "CLOUD_RUN_TASK_COUNT",
-})
+RESERVED_ENV = frozenset(
+    {
+        "PORT",
+        "K_SERVICE",
+        "K_REVISION",
+        "K_CONFIGURATION",
+        "CLOUD_RUN_JOB",
+        "CLOUD_RUN_EXECUTION",
+        "CLOUD_RUN_TASK_INDEX",
+        "CLOUD_RUN_TASK_ATTEMPT",
+        "CLOUD_RUN_TASK_COUNT",
+    }
+)
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 PLACEHOLDERS = {"queues": "worker", "parallelitaet": None}  # placeholder -> role that may use it (None: any)
 
@@ -32,8 +41,19 @@ PLACEHOLDERS = {"queues": "worker", "parallelitaet": None}  # placeholder -> rol
 def check(matrix: Matrix, docs_dir: Path | None) -> list[Problem]:
     """All problems of all rules, in rule order (the loader sorts them by line)."""
     problems: list[Problem] = []
-    for rule in (_platform, _stages, _production, _columns, _pages, _kinds, _services, _queues,
-                 _variables, _secrets, _compose):
+    for rule in (
+        _platform,
+        _stages,
+        _production,
+        _columns,
+        _pages,
+        _kinds,
+        _services,
+        _queues,
+        _variables,
+        _secrets,
+        _compose,
+    ):
         problems.extend(rule(matrix, docs_dir))
     return problems
 
@@ -53,23 +73,31 @@ def _is_name(value: str) -> bool:
 
 # --- platform -------------------------------------------------------------------------------------
 
+
 def _platform(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     plattform = matrix.plattform
     seen: dict[str, str] = {}
     for role, queue in plattform.queues.items():
         if queue.name in seen:
-            yield Problem(("plattform", "queues", role, "name"),
-                          f"Queue-Name „{queue.name}“ ist doppelt vergeben ({seen[queue.name]} und {role})")
+            yield Problem(
+                ("plattform", "queues", role, "name"),
+                f"Queue-Name „{queue.name}“ ist doppelt vergeben ({seen[queue.name]} und {role})",
+            )
         seen.setdefault(queue.name, role)
     defaults = [role for role, queue in plattform.queues.items() if queue.standard]
     if len(defaults) != 1:
-        yield Problem(("plattform", "queues"), "genau eine Queue braucht standard: true (Ziel von Aufgaben ohne "
-                      f"ausdrückliche Queue, etwa von Beat), gefunden {len(defaults)}")
+        yield Problem(
+            ("plattform", "queues"),
+            "genau eine Queue braucht standard: true (Ziel von Aufgaben ohne "
+            f"ausdrückliche Queue, etwa von Beat), gefunden {len(defaults)}",
+        )
     rag = plattform.rag
     both = sorted(set(rag.retriever_tabellen) & set(rag.agenten_tabellen))
     if both:
-        yield Problem(("plattform", "rag", "agenten_tabellen"),
-                      f"Tabelle(n) {', '.join(both)} sind zugleich Retriever- und Agenten-Tabelle")
+        yield Problem(
+            ("plattform", "rag", "agenten_tabellen"),
+            f"Tabelle(n) {', '.join(both)} sind zugleich Retriever- und Agenten-Tabelle",
+        )
     for method in rag.index_methoden:
         if method not in rag.index_max_dimension:
             yield Problem(("plattform", "rag", "index_max_dimension"), f"Grenze für „{method}“ fehlt")
@@ -104,6 +132,7 @@ def _format_problem(template: str, allowed: set[str]) -> str | None:
 
 # --- stages ---------------------------------------------------------------------------------------
 
+
 def _stages(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     composes = []
@@ -116,7 +145,9 @@ def _stages(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         if not cloud:
             composes.append(i)
         if cloud != (stage.netz.art == "cloudrun"):
-            yield Problem(at + ("netz", "art"), f"netz.art „{stage.netz.art}“ passt nicht zur Laufzeit „{stage.laufzeit}“")
+            yield Problem(
+                at + ("netz", "art"), f"netz.art „{stage.netz.art}“ passt nicht zur Laufzeit „{stage.laufzeit}“"
+            )
         if cloud and stage.compose is not None:
             yield Problem(at + ("compose",), "„compose“ gehört nur zur Stage mit laufzeit compose")
         if not cloud and stage.compose is None:
@@ -129,28 +160,39 @@ def _stages(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         if not cloud and stage.canary is not None:
             yield Problem(at + ("canary",), "„canary“ gibt es nur in Cloud-Run-Stages")
         if stage.migrationen.automatisch and cloud:
-            yield Problem(at + ("migrationen", "automatisch"),
-                          "automatische Migrationen laufen nur lokal (Compose), nie in der Cloud")
+            yield Problem(
+                at + ("migrationen", "automatisch"),
+                "automatische Migrationen laufen nur lokal (Compose), nie in der Cloud",
+            )
         if stage.jobs and not cloud:
             yield Problem(at + ("jobs",), "Jobs gibt es nur in Cloud-Run-Stages")
         if cloud and stage.secrets.quelle == "env_datei":
-            yield Problem(at + ("secrets", "quelle"), "eine Cloud-Run-Stage liest keine env-Datei "
-                          "(erlaubt: ci_variablen oder secret_manager)")
+            yield Problem(
+                at + ("secrets", "quelle"),
+                "eine Cloud-Run-Stage liest keine env-Datei (erlaubt: ci_variablen oder secret_manager)",
+            )
         if not cloud and stage.secrets.quelle != "env_datei":
-            yield Problem(at + ("secrets", "quelle"), "die Compose-Stage liest Geheimnisse aus einer env-Datei "
-                          "(quelle: env_datei, datei: .env)")
+            yield Problem(
+                at + ("secrets", "quelle"),
+                "die Compose-Stage liest Geheimnisse aus einer env-Datei (quelle: env_datei, datei: .env)",
+            )
         if stage.langfuse.modus == "optional" and cloud:
-            yield Problem(at + ("langfuse", "modus"), "„optional“ (lokaler Langfuse-Server im Compose-Profil) "
-                          "gibt es nur in der Compose-Stage")
+            yield Problem(
+                at + ("langfuse", "modus"),
+                "„optional“ (lokaler Langfuse-Server im Compose-Profil) gibt es nur in der Compose-Stage",
+            )
         if stage.skalierung is not None and stage.skalierung.min > stage.skalierung.max:
-            yield Problem(at + ("skalierung", "min"),
-                          f"min ({stage.skalierung.min}) ist größer als max ({stage.skalierung.max})")
+            yield Problem(
+                at + ("skalierung", "min"), f"min ({stage.skalierung.min}) ist größer als max ({stage.skalierung.max})"
+            )
         if stage.canary is not None and stage.canary.stabil_prozent + stage.canary.canary_prozent != 100:
             total = stage.canary.stabil_prozent + stage.canary.canary_prozent
             yield Problem(at + ("canary",), f"Traffic-Anteile ergeben {total} %, nicht 100 %")
         if stage.canary is not None and stage.canary.stabil_tag_variable == matrix.plattform.artefakte.tag_variable:
-            yield Problem(at + ("canary", "stabil_tag_variable"),
-                          "die stabile Revision braucht eine eigene Tag-Variable (nicht plattform.artefakte.tag_variable)")
+            yield Problem(
+                at + ("canary", "stabil_tag_variable"),
+                "die stabile Revision braucht eine eigene Tag-Variable (nicht plattform.artefakte.tag_variable)",
+            )
     if len(composes) != 1:
         where: tuple = ("stages", composes[1]) if len(composes) > 1 else ("stages",)
         yield Problem(where, f"genau eine Stage mit laufzeit compose erwartet, gefunden {len(composes)}")
@@ -166,8 +208,11 @@ def _production(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             yield Problem(at + ("produktion",), "produktion: true gibt es nur für Cloud-Run-Stages")
             continue
         if stage.secrets.quelle != "secret_manager":
-            yield Problem(at + ("secrets", "quelle"), "in Produktion kommen Geheimnisse nur aus dem Secret Manager "
-                          "(quelle: secret_manager mit gepinnten Versionen)")
+            yield Problem(
+                at + ("secrets", "quelle"),
+                "in Produktion kommen Geheimnisse nur aus dem Secret Manager "
+                "(quelle: secret_manager mit gepinnten Versionen)",
+            )
         netz = stage.netz
         if netz.art == "cloudrun":
             if netz.cloudsql_ip != "private":
@@ -175,9 +220,11 @@ def _production(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             if netz.ingress != "internal":
                 yield Problem(at + ("netz", "ingress"), "in Produktion sind die Dienste intern (ingress: internal)")
             if netz.web_ingress != "internal-and-cloud-load-balancing":
-                yield Problem(at + ("netz", "web_ingress") if netz.web_ingress else at + ("netz",),
-                              "in Produktion ist Web nur über den HTTPS-Load-Balancer erreichbar "
-                              "(web_ingress: internal-and-cloud-load-balancing)")
+                yield Problem(
+                    at + ("netz", "web_ingress") if netz.web_ingress else at + ("netz",),
+                    "in Produktion ist Web nur über den HTTPS-Load-Balancer erreichbar "
+                    "(web_ingress: internal-and-cloud-load-balancing)",
+                )
         if not stage.datenbank.pitr:
             yield Problem(at + ("datenbank", "pitr"), "in Produktion ist Point-in-Time-Recovery Pflicht (pitr: true)")
         default_min = stage.skalierung.min if stage.skalierung else 0
@@ -187,14 +234,19 @@ def _production(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                 continue
             lo = dienst.min if dienst.min is not None else default_min
             if kind.einstieg and lo < 1:
-                yield Problem(at + ("dienste", name), f"in Produktion braucht {kind.anzeige} Min-Instances > 0 "
-                              "(min: 1 oder mehr)")
+                yield Problem(
+                    at + ("dienste", name), f"in Produktion braucht {kind.anzeige} Min-Instances > 0 (min: 1 oder mehr)"
+                )
             elif kind.rolle in BACKGROUND_ROLES and lo < 1 and not dienst.optional:
-                yield Problem(at + ("dienste", name), f"{name} arbeitet ohne Anfragen und verpasst mit "
-                              "Min-Instances 0 Arbeit: in Produktion mindestens 1 (min: 1)")
+                yield Problem(
+                    at + ("dienste", name),
+                    f"{name} arbeitet ohne Anfragen und verpasst mit "
+                    "Min-Instances 0 Arbeit: in Produktion mindestens 1 (min: 1)",
+                )
 
 
 # --- columns and pages ----------------------------------------------------------------------------
+
 
 def _columns(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     ids = [c.id for c in matrix.spalten]
@@ -203,8 +255,10 @@ def _columns(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             yield Problem(("spalten", i, "id"), f"Spalte „{column_id}“ ist doppelt")
     names = [i for i, c in enumerate(matrix.spalten) if c.stagename]
     if len(names) != 1:
-        yield Problem(("spalten",), f"genau eine Spalte mit stagename: true erwartet (zeigt den Stage-Namen), "
-                      f"gefunden {len(names)}")
+        yield Problem(
+            ("spalten",),
+            f"genau eine Spalte mit stagename: true erwartet (zeigt den Stage-Namen), gefunden {len(names)}",
+        )
     for i, column in enumerate(matrix.spalten):
         if column.stagename and column.leerer_start:
             yield Problem(("spalten", i, "leerer_start"), "die Stage-Namen-Spalte bekommt keinen Zusatztext")
@@ -215,15 +269,20 @@ def _columns(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                 yield Problem(("stages", i, "zellen"), f"Zelle für Spalte „{column_id}“ fehlt")
         for column_id in stage.zellen:
             if column_id not in cell_ids:
-                yield Problem(("stages", i, "zellen", column_id),
-                              f"Zelle „{column_id}“ gehört zu keiner Spalte{suggest(column_id, cell_ids)}", at_key=True)
+                yield Problem(
+                    ("stages", i, "zellen", column_id),
+                    f"Zelle „{column_id}“ gehört zu keiner Spalte{suggest(column_id, cell_ids)}",
+                    at_key=True,
+                )
 
 
 def _pages(matrix: Matrix, docs: Path | None) -> Iterator[Problem]:
     schema = matrix.seiten.get("schema")
     if schema is None or not schema.endswith(".sql"):
-        yield Problem(("seiten",) + (("schema",) if schema else ()),
-                      "seiten.schema nennt die SQL-Datei des RAG-Schemas (z. B. rag/schema.sql)")
+        yield Problem(
+            ("seiten",) + (("schema",) if schema else ()),
+            "seiten.schema nennt die SQL-Datei des RAG-Schemas (z. B. rag/schema.sql)",
+        )
     for key, rel in matrix.seiten.items():
         if rel.startswith("/") or ".." in rel.split("/"):
             yield Problem(("seiten", key), f"„{rel}“: Seiten stehen relativ zu docs/ (ohne / am Anfang und ohne ..)")
@@ -232,6 +291,7 @@ def _pages(matrix: Matrix, docs: Path | None) -> Iterator[Problem]:
 
 
 # --- service kinds --------------------------------------------------------------------------------
+
 
 def _kinds(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     kinds = matrix.dienstarten
@@ -269,17 +329,26 @@ def _kinds(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             elif other == art:
                 yield Problem(at + ("startet_nach", j), "eine Dienstart wartet nicht auf sich selbst")
             elif not _can_be_healthy(matrix, other):
-                yield Problem(at + ("startet_nach", j), f"„{other}“ hat keinen Healthcheck (health_pfad fehlt): "
-                              "darauf kann niemand warten")
+                yield Problem(
+                    at + ("startet_nach", j),
+                    f"„{other}“ hat keinen Healthcheck (health_pfad fehlt): darauf kann niemand warten",
+                )
         for field in ("datenbank_env", "migrations_env"):
             name = getattr(kind, field)
             if name is not None and name not in matrix.variablen:
                 yield Problem(at + (field,), f"„{name}“ steht nicht unter variablen{suggest(name, matrix.variablen)}")
-        if kind.migrations_env and kind.migrations_env in matrix.variablen and matrix.variablen[kind.migrations_env].geheim:
+        if (
+            kind.migrations_env
+            and kind.migrations_env in matrix.variablen
+            and matrix.variablen[kind.migrations_env].geheim
+        ):
             yield Problem(at + ("migrations_env",), f"„{kind.migrations_env}“ ist ein Schalter, kein Geheimnis")
     if len(entries) != 1:
-        yield Problem(("dienstarten",), f"genau eine Dienstart mit einstieg: true erwartet (Web), gefunden "
-                      f"{len(entries)}{': ' + ', '.join(entries) if entries else ''}")
+        yield Problem(
+            ("dienstarten",),
+            f"genau eine Dienstart mit einstieg: true erwartet (Web), gefunden "
+            f"{len(entries)}{': ' + ', '.join(entries) if entries else ''}",
+        )
 
 
 def _can_be_healthy(matrix: Matrix, art: str) -> bool:
@@ -305,11 +374,15 @@ def _command(art: str, befehl: list[str], role: str, has_parallelism: bool) -> I
                 yield Problem(at, "der Platzhalter {parallelitaet} braucht „parallelitaet“ bei der Dienstart")
             used.append(field)
     if role == "worker" and befehl and used.count("queues") != 1:
-        yield Problem(("dienstarten", art, "befehl"), "ein Worker-Befehl nennt seine Queues genau einmal mit dem "
-                      "Platzhalter {queues} (z. B. --queues, \"{queues}\")")
+        yield Problem(
+            ("dienstarten", art, "befehl"),
+            "ein Worker-Befehl nennt seine Queues genau einmal mit dem "
+            'Platzhalter {queues} (z. B. --queues, "{queues}")',
+        )
 
 
 # --- services of the stages -----------------------------------------------------------------------
+
 
 def _effective_limits(matrix: Matrix, stage: Stage, name: str) -> tuple[int, int] | None:
     dienst = stage.dienste[name]
@@ -333,21 +406,29 @@ def _services(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             for name, dienst in getattr(stage, group).items():
                 where = at + (group, name)
                 if not _is_name(name):
-                    yield Problem(where, f"Dienstname „{name}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)",
-                                  at_key=True)
+                    yield Problem(
+                        where, f"Dienstname „{name}“: nur a-z, 0-9 und - (beginnt mit einem Buchstaben)", at_key=True
+                    )
                 kind = kinds.get(dienst.art)
                 if kind is None:
                     yield Problem(where + ("art",), f"unbekannte Dienstart „{dienst.art}“{suggest(dienst.art, kinds)}")
                     continue
                 roles.setdefault(kind.rolle, []).append(name)
                 if group == "jobs" and kind.rolle != "job":
-                    yield Problem(where + ("art",), f"unter jobs stehen nur Dienstarten mit Rolle job, "
-                                  f"„{dienst.art}“ hat {kind.rolle}")
+                    yield Problem(
+                        where + ("art",),
+                        f"unter jobs stehen nur Dienstarten mit Rolle job, „{dienst.art}“ hat {kind.rolle}",
+                    )
                 if group == "dienste" and kind.rolle == "job":
-                    yield Problem(where + ("art",), f"„{dienst.art}“ (Rolle job) läuft einmal je Deploy: unter jobs eintragen")
+                    yield Problem(
+                        where + ("art",), f"„{dienst.art}“ (Rolle job) läuft einmal je Deploy: unter jobs eintragen"
+                    )
                 if cloud and kind.rolle in INFRASTRUCTURE_ROLES:
-                    yield Problem(where + ("art",), f"{kind.anzeige} ist in der Cloud ein verwalteter Dienst "
-                                  "(Cloud SQL/Memorystore unter netz), kein Cloud-Run-Dienst")
+                    yield Problem(
+                        where + ("art",),
+                        f"{kind.anzeige} ist in der Cloud ein verwalteter Dienst "
+                        "(Cloud SQL/Memorystore unter netz), kein Cloud-Run-Dienst",
+                    )
                 if kind.rolle == "worker" and not dienst.queues:
                     yield Problem(where, "ein Worker braucht mindestens eine Queue („queues“)")
                 if kind.rolle != "worker" and dienst.queues is not None:
@@ -357,8 +438,10 @@ def _services(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                     if value is None:
                         continue
                     if not cloud:
-                        yield Problem(where + (field,), f"„{field}“ gibt es nur in Cloud-Run-Stages "
-                                      "(Compose startet jeden Dienst einmal)")
+                        yield Problem(
+                            where + (field,),
+                            f"„{field}“ gibt es nur in Cloud-Run-Stages (Compose startet jeden Dienst einmal)",
+                        )
                     elif group == "jobs":
                         yield Problem(where + (field,), "ein Job läuft genau einmal je Deploy; ohne min/max")
                 if cloud and group == "dienste" and stage.skalierung is not None:
@@ -367,8 +450,11 @@ def _services(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             for role in INFRASTRUCTURE_ROLES:
                 found = roles.get(role, [])
                 if len(found) != 1:
-                    yield Problem(at + ("dienste",), f"die Compose-Stage braucht genau einen Dienst mit Rolle {role} "
-                                  f"(gefunden: {', '.join(found) or 'keinen'})")
+                    yield Problem(
+                        at + ("dienste",),
+                        f"die Compose-Stage braucht genau einen Dienst mit Rolle {role} "
+                        f"(gefunden: {', '.join(found) or 'keinen'})",
+                    )
         entries = [n for n, d in stage.dienste.items() if d.art in kinds and kinds[d.art].einstieg]
         if len(entries) > 1:
             yield Problem(at + ("dienste", entries[1]), f"mehr als ein Einstiegsdienst: {', '.join(entries)}")
@@ -379,18 +465,23 @@ def _limits(matrix: Matrix, stage: Stage, name: str, where: tuple, role: str) ->
     dienst = stage.dienste[name]
     stage_max = stage.skalierung.max
     if dienst.max is not None and dienst.max > stage_max:
-        yield Problem(where + ("max",), f"max {dienst.max} liegt über der Obergrenze der Stage "
-                      f"(skalierung.max {stage_max})")
+        yield Problem(
+            where + ("max",), f"max {dienst.max} liegt über der Obergrenze der Stage (skalierung.max {stage_max})"
+        )
     if role == "scheduler" and dienst.max is not None and dienst.max > 1:
         yield Problem(where + ("max",), "ein Scheduler (Beat) läuft höchstens einmal: sonst plant er doppelt (max: 1)")
     limits = _effective_limits(matrix, stage, name)
     if limits is not None and dienst.min is not None and limits[0] > limits[1]:
-        source = "max" if dienst.max is not None else ("1 (Scheduler)" if role == "scheduler"
-                                                       else f"skalierung.max {stage_max}")
+        source = (
+            "max"
+            if dienst.max is not None
+            else ("1 (Scheduler)" if role == "scheduler" else f"skalierung.max {stage_max}")
+        )
         yield Problem(where + ("min",), f"min {dienst.min} liegt über max {limits[1]} ({source})")
 
 
 # --- queues, variables, secrets -------------------------------------------------------------------
+
 
 def _queues(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     roles = set(matrix.plattform.queues)
@@ -405,8 +496,10 @@ def _queues(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                     yield Problem(path, f"Queue „{role}“ wird schon von „{consumed[role]}“ konsumiert")
                 consumed.setdefault(role, name)
             if stage.laufzeit == "cloudrun" and dienst.queues and len(dienst.queues) > 1:
-                yield Problem(("stages", i, "dienste", name, "queues"),
-                              "in der Cloud bleiben Ingestion- und Agenten-Queues getrennt: ein Worker pro Queue")
+                yield Problem(
+                    ("stages", i, "dienste", name, "queues"),
+                    "in der Cloud bleiben Ingestion- und Agenten-Queues getrennt: ein Worker pro Queue",
+                )
         for role in sorted(roles - set(consumed)):
             yield Problem(("stages", i, "dienste"), f"kein Worker konsumiert die Queue „{role}“")
 
@@ -416,8 +509,9 @@ def _variables(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
     for name, variable in matrix.variablen.items():
         path = ("variablen", name)
         if not ENV_NAME.match(name):
-            yield Problem(path, f"„{name}“ ist kein gültiger Variablenname (A-Z, 0-9, _; nicht mit Ziffer)",
-                          at_key=True)
+            yield Problem(
+                path, f"„{name}“ ist kein gültiger Variablenname (A-Z, 0-9, _; nicht mit Ziffer)", at_key=True
+            )
         elif name in RESERVED_ENV or name.startswith("CLOUD_RUN_"):
             yield Problem(path, f"„{name}“ ist von Cloud Run reserviert", at_key=True)
         if variable.geheim and variable.wert is not None:
@@ -439,9 +533,11 @@ def _secrets(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         versions = stage.secrets.versionen
         for name in versions:
             if name not in secret_names:
-                yield Problem(("stages", i, "secrets", "versionen", name),
-                              f"„{name}“ ist keine geheime Variable (geheim: true unter variablen)"
-                              f"{suggest(name, secret_names)}", at_key=True)
+                yield Problem(
+                    ("stages", i, "secrets", "versionen", name),
+                    f"„{name}“ ist keine geheime Variable (geheim: true unter variablen){suggest(name, secret_names)}",
+                    at_key=True,
+                )
         # Only secrets a service of this stage reads need a pinned version
         # (POSTGRES_PASSWORD of the local container does not exist in the cloud).
         kinds = {d.art for d in list(stage.dienste.values()) + list(stage.jobs.values())}
@@ -459,8 +555,10 @@ def _compose(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
         lf = facts.langfuse
         kind = matrix.dienstarten.get(lf.dienstart)
         if kind is None:
-            yield Problem(at + ("langfuse", "dienstart"),
-                          f"unbekannte Dienstart „{lf.dienstart}“{suggest(lf.dienstart, matrix.dienstarten)}")
+            yield Problem(
+                at + ("langfuse", "dienstart"),
+                f"unbekannte Dienstart „{lf.dienstart}“{suggest(lf.dienstart, matrix.dienstarten)}",
+            )
         elif kind.rolle != "http" or kind.image is None:
             yield Problem(at + ("langfuse", "dienstart"), "der Langfuse-Server ist ein fremdes Image mit Rolle http")
         taken = set(stage.dienste)
@@ -468,7 +566,9 @@ def _compose(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             if getattr(lf, field) in taken:
                 yield Problem(at + ("langfuse", field), f"„{getattr(lf, field)}“ ist schon ein Dienst der Stage")
         if lf.dienstart in taken:
-            yield Problem(at + ("langfuse", "dienstart"), f"„{lf.dienstart}“ läuft schon als Dienst der Stage; "
-                          "der lokale Langfuse-Server kommt aus dem Profil")
+            yield Problem(
+                at + ("langfuse", "dienstart"),
+                f"„{lf.dienstart}“ läuft schon als Dienst der Stage; der lokale Langfuse-Server kommt aus dem Profil",
+            )
         if lf.volume == facts.postgres_volume:
             yield Problem(at + ("langfuse", "volume"), "Langfuse braucht ein eigenes Volume")

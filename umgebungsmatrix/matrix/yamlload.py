@@ -9,8 +9,8 @@ plain Python data from it ourselves so that we can
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,12 @@ class Loaded:
 
 
 _STANDARD_TAGS = {
-    "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
 
@@ -140,7 +144,9 @@ class _Builder:
 _NULL_12 = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL_12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_FLOAT_12 = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$")
+_FLOAT_12 = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$"
+)
 
 
 def yaml12(text: str) -> Any:
@@ -162,11 +168,15 @@ def yaml12(text: str) -> Any:
 def ambiguous(text: str, value_11: Any) -> str | None:
     """German problem when a plain scalar reads differently under YAML 1.1 (PyYAML) and 1.2, else None."""
     value_12 = yaml12(text)
-    same = type(value_11) is type(value_12) and (value_11 == value_12 or value_11 != value_11 and value_12 != value_12)
+    same = type(value_11) is type(value_12) and (
+        value_11 == value_12 or (value_11 != value_11 and value_12 != value_12)  # noqa: PLR0124 - NaN
+    )
     if same:
         return None
-    return (f"„{text}“ ist mehrdeutig: YAML 1.1 liest {_shown(value_11)}, YAML 1.2 liest {_shown(value_12)}; "
-            f"in Anführungszeichen setzen (\"{text}\") oder eindeutig schreiben")
+    return (
+        f"„{text}“ ist mehrdeutig: YAML 1.1 liest {_shown(value_11)}, YAML 1.2 liest {_shown(value_12)}; "
+        f'in Anführungszeichen setzen ("{text}") oder eindeutig schreiben'
+    )
 
 
 def _shown(value: Any) -> str:
@@ -176,8 +186,6 @@ def _shown(value: Any) -> str:
 
 def _loc(node: yaml.Node) -> Location:
     return Location(node.start_mark.line + 1, node.start_mark.column + 1)
-
-
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -247,5 +255,5 @@ def german_yaml(exc: yaml.MarkedYAMLError) -> str:
     problem = exc.problem or str(exc)
     for english, german in _YAML_PHRASES.items():
         if problem.startswith(english):
-            return german + problem[len(english):]
+            return german + problem[len(english) :]
     return problem

@@ -18,13 +18,13 @@ from . import fakten, settings
 
 def _handler(child: subprocess.Popen) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        def do_GET(self) -> None:
             ok = self.path.split("?", 1)[0] == fakten.HEALTH_WRAPPER_PATH and child.poll() is None
             self.send_response(200 if ok else (404 if child.poll() is None else 503))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
+        def log_message(self, format: str, *args) -> None:
             pass
 
     return Handler

@@ -42,9 +42,15 @@ def apply(database_url: str, schema: Path, log=print) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="plattform-migrate", description="RAG-Schema anwenden (idempotent, eine Transaktion)")
-    parser.add_argument("--schema", type=Path, default=None,
-                        help=f"Schema-Datei (Standard: ${settings.SCHEMA_FILE_ENV} oder {fakten.SCHEMA_FILE})")
+    parser = argparse.ArgumentParser(
+        prog="plattform-migrate", description="RAG-Schema anwenden (idempotent, eine Transaktion)"
+    )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=None,
+        help=f"Schema-Datei (Standard: ${settings.SCHEMA_FILE_ENV} oder {fakten.SCHEMA_FILE})",
+    )
     args = parser.parse_args(argv)
     try:
         apply(settings.database_url(), args.schema or settings.schema_file(), log=lambda m: print(m, file=sys.stderr))

@@ -23,7 +23,7 @@ def log(message: str) -> None:
 class Handler(BaseHTTPRequestHandler):
     database_url = ""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] != fakten.HEALTH_PATH:
             self._reply(404, {"status": "unbekannt", "pfad": self.path})
             return
@@ -43,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server API)
+    def log_message(self, format: str, *args) -> None:
         pass  # health probes would flood the console
 
 

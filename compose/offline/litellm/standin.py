@@ -17,7 +17,7 @@ HEALTH = os.environ.get("LITELLM_STANDIN_HEALTH", "")
 class Handler(BaseHTTPRequestHandler):
     server_version = "litellm-offline-standin"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         if HEALTH and self.path.split("?", 1)[0] == HEALTH:
             self._reply(200, {"status": "ok", "standin": "offline stand-in, not LiteLLM"})
         else:
