@@ -10,6 +10,7 @@ with REQUIRE_DOCKER=1 (CI) they fail instead of skipping.
 
 from __future__ import annotations
 
+import fcntl
 import inspect
 import json
 import os
@@ -37,7 +38,10 @@ from umgebungsmatrix.artifacts import offline_override, render_all
 from umgebungsmatrix.artifacts.app_facts import schema_file
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_PATH
 
-pytestmark = pytest.mark.docker
+# One stack at a time: they publish the compose file's fixed ports. The group keeps them on one
+# worker under `pytest -n … --dist loadgroup` (once pytest-xdist#1386 is fixed: with pytest 9.2 it
+# silently does not group); the lock in the `docker` fixture holds in any distribution mode.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 
 REASON = engine.unavailable_reason()
 REQUIRED = os.environ.get("REQUIRE_DOCKER") == "1"
@@ -46,11 +50,18 @@ CLI_TIMEOUT = 1800  # a cold run builds every image first
 PROJECT_LABEL = "com.docker.compose.project"
 
 
+STACK_LOCK = Path(tempfile.gettempdir()) / "umgebungsmatrix-docker-tests.lock"
+
+
 @pytest.fixture()
 def docker():
-    """Fails (instead of skipping) when Docker is required but missing."""
+    """Fails (instead of skipping) when Docker is required but missing; holds the engine-wide
+    test lock (xdist workers, a second checkout), released by the kernel if the process dies."""
     if REASON:
         pytest.fail(f"REQUIRE_DOCKER=1, aber {REASON}")
+    with STACK_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def quiet(_message: str) -> None:
