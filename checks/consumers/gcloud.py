@@ -218,6 +218,15 @@ def install_hint() -> str:
 
 
 @cache
+def isolated() -> tuple[str, ...]:
+    """The "no network" prefix; GcloudUnavailable (German reason) when there is none."""
+    prefix = isolation_prefix()
+    if prefix is None:
+        raise GcloudUnavailable(skip_reason() or "Netzwerk-Isolation nicht möglich")
+    return prefix
+
+
+@cache
 def isolation_prefix() -> tuple[str, ...] | None:
     """Command prefix for "no network": ``unshare -n`` (root) or ``unshare -rn``
     (unprivileged user namespace); None when neither works here."""
@@ -360,7 +369,7 @@ def run_offline(
         full_env = {**base_env(Path(tmp), config), **(env or {})}
         start = time.perf_counter()
         proc = subprocess.run(
-            [*isolation_prefix(), str(sdk.gcloud), *argv],
+            [*isolated(), str(sdk.gcloud), *argv],
             cwd=work,
             env=full_env,
             capture_output=True,
@@ -415,7 +424,7 @@ def _helper(op: str, payload: Mapping[str, Any], timeout: float = 300) -> list[d
         config.mkdir()
         request.write_text(json.dumps({"op": op, **payload}), encoding="utf-8")
         proc = subprocess.run(
-            [*isolation_prefix(), str(sdk.python), "-I", str(HELPER), str(sdk.root), str(request), str(answer)],
+            [*isolated(), str(sdk.python), "-I", str(HELPER), str(sdk.root), str(request), str(answer)],
             env=base_env(tmp_path, config),
             capture_output=True,
             text=True,
@@ -452,7 +461,7 @@ def parse_argvs(argvs: Iterable[Sequence[str]]) -> list[ParsedArgv]:
     answers = _helper("parse", {"argvs": [list(a) for a in argvs]})
     return [
         ParsedArgv(
-            argv=a,
+            argv=tuple(a),
             ok=ans["ok"],
             command=ans.get("command", ""),
             args=ans.get("args", {}),
@@ -628,7 +637,7 @@ def run_script_offline(
         full_env.update(env)
         start = time.perf_counter()
         proc = subprocess.run(
-            [*isolation_prefix(), "bash", str(script), *args],
+            [*isolated(), "bash", str(script), *args],
             cwd=script.parent,
             env=full_env,
             capture_output=True,

@@ -298,8 +298,8 @@ def disagreements(readings: Mapping[str, Reading], text: str = "") -> list[Disag
     if not scalar_found and len(readable) > 1:
         # same scalars, different documents: duplicate keys (PyYAML keeps the
         # last, gcloud's ruamel 0.15 the first), merge keys, …
-        first = readable[0]
-        base = readings[first].documents
+        reference = readable[0]
+        base = readings[reference].documents
         for name in readable[1:]:
             other = readings[name].documents
             if other != base:
@@ -311,7 +311,7 @@ def disagreements(readings: Mapping[str, Reading], text: str = "") -> list[Disag
                         path=where,
                         text="",
                         key=False,
-                        readings={first: "Dokument wie gelesen", name: f"anderes Dokument, zuerst bei {where}"},
+                        readings={reference: "Dokument wie gelesen", name: f"anderes Dokument, zuerst bei {where}"},
                     )
                 )
     return found

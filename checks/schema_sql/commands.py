@@ -130,7 +130,7 @@ def _extension(cur: Cursor, line: int) -> Extension:
     return Extension(name, schema, if_not_exists, line)
 
 
-def _expression(cur: Cursor) -> tuple[str, exp.Expression | None]:
+def _expression(cur: Cursor) -> tuple[str, exp.Expr | None]:
     """A parenthesized SQL expression; its sqlglot tree, or None where sqlglot cannot parse it."""
     text, opening, inner = cur.parenthesized()
     if not inner:
@@ -146,7 +146,7 @@ _SETTING = re.compile(r"current_setting\s*\(\s*'([^']*)'", re.IGNORECASE)
 _WORD = re.compile(r'"([^"]+)"|([A-Za-z_][A-Za-z_0-9$]*)')
 
 
-def _references(*trees: exp.Expression | str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _references(*trees: exp.Expr | str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Columns and current_setting() names an expression refers to (text: a rough reading)."""
     columns: list[str] = []
     settings: list[str] = []

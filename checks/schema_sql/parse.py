@@ -141,7 +141,7 @@ def _without_only(tokens: list[Token]) -> tuple[list[Token], bool]:
     return tokens, False
 
 
-def _name(ident: exp.Expression | None) -> str | None:
+def _name(ident: exp.Expr | None) -> str | None:
     if ident is None:
         return None
     if isinstance(ident, exp.Identifier):
@@ -173,8 +173,10 @@ def pg_type(dtype: exp.DataType) -> tuple[str, str, tuple[int, ...]]:
         inner, base, args = pg_type(dtype.expressions[0])
         return inner + "[]", base + "[]", args
     args = tuple(int(e.name) for e in dtype.expressions if e.name.isdigit())
-    base = _PG_TYPES.get(dtype.this.name)
-    if base is None:  # user-defined (halfvec, public.vector, citext, ...)
+    known = _PG_TYPES.get(dtype.this.name)
+    if known is not None:
+        base = known
+    else:  # user-defined (halfvec, public.vector, citext, ...)
         user = _user_type(dtype)
         if user is not None:
             base = user[1]
@@ -233,14 +235,14 @@ def _column(coldef: exp.ColumnDef) -> tuple[Column, bool, bool]:
     return column, primary, unique
 
 
-def _identifiers(node: exp.Expression | None) -> tuple[str, ...]:
+def _identifiers(node: exp.Expr | None) -> tuple[str, ...]:
     if node is None:
         return ()
     items = node.expressions if isinstance(node, exp.Schema) else [node]
     return tuple(_name(i) or "" for i in items)
 
 
-def _set_config_path(node: exp.Expression) -> SearchPath | None:
+def _set_config_path(node: exp.Expr) -> SearchPath | None:
     """SELECT [pg_catalog.]set_config('search_path', 'a, b', …) as pg_dump writes it."""
     if not isinstance(node, exp.Select) or len(node.expressions) != 1 or node.args.get("from"):
         return None
@@ -283,7 +285,7 @@ class _Builder:
             return matches[0] if len(matches) == 1 else None
         return None
 
-    def add(self, node: exp.Expression, line: int) -> None:
+    def add(self, node: exp.Expr, line: int) -> None:
         if isinstance(node, exp.Create):
             self._create(node, line)
         elif isinstance(node, exp.Alter) and isinstance(node.this, exp.Table):
@@ -424,9 +426,9 @@ class _Builder:
         if kind == "ALTER TABLE":
             table = _ALTER_TABLE_NAME.match(text)
             if table:
-                name = _parse_name(table.group(1))
+                altered = _parse_name(table.group(1))
                 changes = tuple(
-                    RlsChange(name, re.sub(r"\s+", " ", a.upper()), line) for a in _RLS_ACTION.findall(text)
+                    RlsChange(altered, re.sub(r"\s+", " ", a.upper()), line) for a in _RLS_ACTION.findall(text)
                 )
                 for change in changes:
                     self.detail(change)

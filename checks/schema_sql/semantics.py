@@ -59,7 +59,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .boundary import Finding, Rag
 from .parse import parse_schema
@@ -116,6 +116,14 @@ class SemanticResult:
         return [f for f in self.findings if f.rule == name]
 
 
+def _one(conn: Any, sql: str) -> Any:
+    """The single value of a query that always returns one row (SELECT of an expression)."""
+    row = conn.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"keine Zeile von: {sql}")
+    return row[0]
+
+
 def semantic_findings(sql_text: str, rag: Rag, server: Server, path: str = "schema.sql") -> list[Finding]:
     """The findings of run_semantics (see there)."""
     return run_semantics(sql_text, rag, server, path).findings
@@ -140,7 +148,7 @@ def run_semantics(
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             roles_before = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles")}
-            version = conn.execute("SELECT current_setting('server_version')").fetchone()[0]
+            version = _one(conn, "SELECT current_setting('server_version')")
             available = conn.execute(
                 "SELECT default_version FROM pg_available_extensions WHERE name = %s", (rag.extension,)
             ).fetchone()
@@ -405,7 +413,7 @@ class _Run:
         import psycopg
 
         with psycopg.connect(conn.info.dsn, autocommit=True) as fresh:  # a new session: default search_path
-            visible = fresh.execute("SELECT to_regtype('vector') IS NOT NULL").fetchone()[0]
+            visible = _one(fresh, "SELECT to_regtype('vector') IS NOT NULL")
         if not visible and ext == "vector":
             schema = catalog.extensions[ext][1]
             self.finding(
@@ -750,8 +758,9 @@ class _Run:
                 if col is not None and col.line:
                     return col.line
                 parent = table.partition_of or (table.inherits[0] if table.inherits else None)
-                if parent is not None and self.schema.table(parent) is not None:
-                    col = self.schema.table(parent).column(column)
+                parent_table = self.schema.table(parent) if parent is not None else None
+                if parent_table is not None:
+                    col = parent_table.column(column)
                     if col is not None and col.line:
                         return col.line
             return table.line

@@ -351,6 +351,7 @@ def split(text: str, path: str = "schema.sql") -> Split:
                     pos = last_end = m2.end()
                     continue
         m = match(text, pos)
+        assert m is not None  # the token pattern ends with a one-character catch-all
         kind = m.lastgroup
         token_start, pos = pos, m.end()
         if kind in {"ws", "line_comment"}:
@@ -370,7 +371,9 @@ def split(text: str, path: str = "schema.sql") -> Split:
             end = size if end < 0 else end
             line, column = lines.position(token_start)
             command = text[token_start:end].rstrip()
-            name = re.match(r"\\[^\s\\]*", command).group()
+            meta = re.match(r"\\[^\s\\]*", command)
+            assert meta is not None  # the command starts with the backslash just matched
+            name = meta.group()
             pieces.append(
                 Piece(token_start, token_start + len(command), line, column, line, f"psql {name}", (name,), meta=True)
             )

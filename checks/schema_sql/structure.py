@@ -181,7 +181,7 @@ class Statement:
     column: int
     kind: str  # e.g. 'CREATE TABLE', 'CREATE POLICY', 'INSERT', 'psql \restrict'
     text: str
-    node: Any = None  # sqlglot.exp.Expression
+    node: Any = None  # sqlglot.exp.Expr
     detail: Extension | Policy | PolicyDrop | RlsChange | SearchPath | None = None
     handled: bool = True
     end_line: int = 0  # last line (with COPY data: the `\.` line)

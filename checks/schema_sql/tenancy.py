@@ -47,7 +47,7 @@ class Verdict:
 
 
 @lru_cache(maxsize=1024)
-def _parse(text: str) -> exp.Expression | None:
+def _parse(text: str) -> exp.Expr | None:
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
@@ -55,20 +55,21 @@ def _parse(text: str) -> exp.Expression | None:
         return _DIALECT.parse_into(exp.Condition, text)[0] if hasattr(_DIALECT, "parse_into") else None
     except Exception:
         try:
-            return _DIALECT.parse(f"SELECT {text}")[0].expressions[0]
+            select = _DIALECT.parse(f"SELECT {text}")[0]
+            return select.expressions[0] if select is not None else None
         except Exception:
             return None
     finally:
         logger.setLevel(level)
 
 
-def _strip(node: exp.Expression) -> exp.Expression:
+def _strip(node: exp.Expr) -> exp.Expr:
     while isinstance(node, (exp.Paren, exp.Cast, exp.TryCast)):
         node = node.this
     return node
 
 
-def _call_name(node: exp.Expression) -> str | None:
+def _call_name(node: exp.Expr) -> str | None:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     if isinstance(node, exp.Func):
@@ -76,12 +77,12 @@ def _call_name(node: exp.Expression) -> str | None:
     return None
 
 
-def _literal(node: exp.Expression | None) -> str | None:
+def _literal(node: exp.Expr | None) -> str | None:
     node = _strip(node) if node is not None else None
     return node.this if isinstance(node, exp.Literal) and node.is_string else None
 
 
-def settings_read(tree: exp.Expression, functions: Mapping[str, str]) -> tuple[str, ...]:
+def settings_read(tree: exp.Expr, functions: Mapping[str, str]) -> tuple[str, ...]:
     """Setting names a subtree reads with current_setting(), directly or in a called function's body."""
     found: list[str] = []
     for node in tree.walk():
@@ -98,12 +99,12 @@ def settings_read(tree: exp.Expression, functions: Mapping[str, str]) -> tuple[s
     return tuple(dict.fromkeys(found))
 
 
-def _is_tenant_column(node: exp.Expression, column: str) -> bool:
+def _is_tenant_column(node: exp.Expr, column: str) -> bool:
     node = _strip(node)
     return isinstance(node, exp.Column) and node.name.lower() == column
 
 
-def _compares_tenant(node: exp.Expression, column: str, setting: str, functions: Mapping[str, str]) -> bool:
+def _compares_tenant(node: exp.Expr, column: str, setting: str, functions: Mapping[str, str]) -> bool:
     if isinstance(node, (exp.EQ, exp.NullSafeEQ)):
         sides = (node.this, node.expression)
     elif isinstance(node, exp.In):
@@ -122,7 +123,7 @@ def _compares_tenant(node: exp.Expression, column: str, setting: str, functions:
     )
 
 
-def _restricts(node: exp.Expression, column: str, setting: str, functions: Mapping[str, str]) -> bool:
+def _restricts(node: exp.Expr, column: str, setting: str, functions: Mapping[str, str]) -> bool:
     """A top-level AND term that admits only the session tenant's rows: the comparison itself,
     or EXISTS / IN over a subquery whose own WHERE has such a term (the row's parent belongs
     to the tenant, e.g. chunks -> documents)."""
@@ -140,7 +141,7 @@ def _restricts(node: exp.Expression, column: str, setting: str, functions: Mappi
     return False
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     node = node.this if isinstance(node, exp.Paren) else node
     if isinstance(node, exp.And):
         return _conjuncts(node.this) + _conjuncts(node.expression)

@@ -20,6 +20,9 @@ bit_jaccard_ops), so no matrix distance (cosine, l2, inner_product) fits them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # type -> operator class per matrix distance (plattform.rag.distanz)
 OPCLASSES: dict[str, dict[str, str]] = {
     "cosine": {"vector": "vector_cosine_ops", "halfvec": "halfvec_cosine_ops", "sparsevec": "sparsevec_cosine_ops"},
@@ -58,7 +61,7 @@ def opclass_type(opclass: str | None) -> str | None:
     return prefix if prefix in ("vector", "halfvec", "sparsevec", "bit") else None
 
 
-def max_dimensions(method: str, type_: str, matrix_limits: dict[str, int] | None = None) -> int | None:
+def max_dimensions(method: str, type_: str, matrix_limits: Mapping[Any, int] | None = None) -> int | None:
     """Most dimensions `method` indexes for `type_`; for vector also at most the matrix's limit.
 
     None: no limit on dimensions (sparsevec: the limit is 1,000 non-zero

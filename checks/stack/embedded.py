@@ -77,6 +77,13 @@ class EmbeddedProvider(Provider):
         self.timings: dict[str, float] = {}
         self.pg_user = PG_SYSTEM_USER if os.geteuid() == 0 else None
 
+    @property
+    def supervisor(self) -> Supervisor:
+        """The running supervisor; RuntimeError before start() or after stop()."""
+        if self.sup is None:
+            raise RuntimeError("eingebetteter Stack läuft nicht")
+        return self.sup
+
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> StackEndpoints:
         self.sup = Supervisor()
@@ -123,7 +130,7 @@ class EmbeddedProvider(Provider):
         started = time.perf_counter()
         binary = redis_server()
         port = free_port()
-        child = self.sup.spawn(
+        child = self.supervisor.spawn(
             "redis",
             [
                 binary,
@@ -136,7 +143,7 @@ class EmbeddedProvider(Provider):
                 "--appendonly",
                 "no",
                 "--dir",
-                str(self.sup.workdir),
+                str(self.supervisor.workdir),
                 "--daemonize",
                 "no",
                 "--protected-mode",
@@ -166,7 +173,7 @@ class EmbeddedProvider(Provider):
     def _start_postgres(self) -> tuple[str, str]:
         started = time.perf_counter()
         data = self._fresh_data_dir()
-        _child, admin = run_postgres(self.sup, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
+        _child, admin = run_postgres(self.supervisor, data, self.pg_user, self.plan.user, stop_signal=signal.SIGQUIT)
         self.timings["postgres"] = time.perf_counter() - started
         url = admin.rsplit("/", 1)[0] + f"/{self.plan.database}"
         self.progress(
@@ -177,7 +184,7 @@ class EmbeddedProvider(Provider):
 
     def _fresh_data_dir(self) -> Path:
         template = template_cluster(self.plan.user, self.plan.database, self.pg_user, self.progress)
-        data = self.sup.workdir / "pgdata"
+        data = self.supervisor.workdir / "pgdata"
         shutil.copytree(template, data, symlinks=True)
         if self.pg_user:
             chown_tree(data, self.pg_user)
@@ -190,7 +197,7 @@ class EmbeddedProvider(Provider):
         if job is None:
             return ""
         started = time.perf_counter()
-        child = self.sup.spawn(job.name, argv_for(job.command), env=self._env(job, pg_url, redis_url), cwd=ROOT)
+        child = self.supervisor.spawn(job.name, argv_for(job.command), env=self._env(job, pg_url, redis_url), cwd=ROOT)
         try:
             code = child.proc.wait(START_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -208,7 +215,7 @@ class EmbeddedProvider(Provider):
         started = time.perf_counter()
         port = free_port()
         env = self._env(web, pg_url, redis_url, PORT=str(port))
-        child = self.sup.spawn(web.name, argv_for(web.command), env=env, cwd=ROOT)
+        child = self.supervisor.spawn(web.name, argv_for(web.command), env=env, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: clients.http_status(url + (web.health_path or "/")) == 200, START_TIMEOUT, child, "Web-Health"
@@ -224,7 +231,7 @@ class EmbeddedProvider(Provider):
         env = app_env({**worker.env, self.plan.redis_url_env: broker})
         # SIGKILL: even Celery's cold shutdown waits ~1 s for its blocking Redis read;
         # these throw-away workers hold no work, and Redis goes away with them
-        child = self.sup.spawn(f"worker-{worker.node}", argv, env=env, cwd=ROOT, stop_signal=signal.SIGKILL)
+        child = self.supervisor.spawn(f"worker-{worker.node}", argv, env=env, cwd=ROOT, stop_signal=signal.SIGKILL)
         child.started = time.perf_counter()  # type: ignore[attr-defined]
         return worker, child, broker
 

@@ -362,6 +362,7 @@ def pgvector(ctx: Ctx, res: CheckResult) -> None:
             f"Extension {rag.extension} ist nicht installiert",
         ):
             return
+        assert row is not None  # res.expect returned above otherwise
         version, wanted = row[0], rag.pgvector_version
         res.expect(
             version == wanted or version.startswith(wanted + "."),
