@@ -34,8 +34,13 @@ ENCODING_HINT = (
 
 def read_env(file: Path) -> dict[str, tuple[int, str]]:
     """NAME -> (line, value) of a dotenv file (quotes around a value removed, `export` allowed)."""
+    return parse_env(file.read_text(encoding="utf-8", errors="replace"))
+
+
+def parse_env(text: str) -> dict[str, tuple[int, str]]:
+    """NAME -> (line, value) of dotenv text; see read_env."""
     out: dict[str, tuple[int, str]] = {}
-    for number, raw in enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

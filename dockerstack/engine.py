@@ -133,16 +133,31 @@ def engine_ok() -> str:
         return str(client().version().get("Version") or "?")
 
 
-@functools.cache
+COMPOSE_ENV = "UMX_COMPOSE"  # "v1" or "v2": use exactly that Compose CLI (default: v2 when installed, else v1)
+
+
 def compose_cli() -> Compose:
-    """Prefer `docker compose` (v2), fall back to `docker-compose` (v1)."""
-    done = _quiet(["docker", "compose", "version", "--short"])
-    if done is not None and done.returncode == 0 and done.stdout.strip():
-        return Compose(("docker", "compose"), _major(done.stdout, 2))
-    if shutil.which("docker-compose"):
+    """Prefer `docker compose` (v2), fall back to `docker-compose` (v1); UMX_COMPOSE=v1|v2 forces one.
+
+    DockerUnavailable (German) when none, or not the forced one, is installed.
+    """
+    return _compose_cli(os.environ.get(COMPOSE_ENV, "").strip().lower())
+
+
+@functools.cache
+def _compose_cli(wanted: str) -> Compose:
+    if wanted not in ("", "v1", "v2"):
+        raise DockerUnavailable(f"{COMPOSE_ENV}={wanted!r}: erlaubt sind v1 und v2")
+    if wanted in ("", "v2"):
+        done = _quiet(["docker", "compose", "version", "--short"])
+        if done is not None and done.returncode == 0 and done.stdout.strip():
+            return Compose(("docker", "compose"), _major(done.stdout, 2))
+    if wanted in ("", "v1") and shutil.which("docker-compose"):
         done = _quiet(["docker-compose", "version", "--short"])
         if done is not None and done.returncode == 0:
             return Compose(("docker-compose",), _major(done.stdout, 1))
+    if wanted:
+        raise DockerUnavailable(f"{COMPOSE_ENV}={wanted}, aber diese Compose-Version ist nicht installiert")
     raise DockerUnavailable("weder `docker compose` (v2) noch `docker-compose` (v1) ist installiert")
 
 

@@ -7,7 +7,6 @@ override is an artifact (umgebungsmatrix.artifacts.offline_override).
 
 from __future__ import annotations
 
-import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -53,17 +52,22 @@ def run_override(
     return doc
 
 
+# Legal in a password, hostile in a URL: every delimiter of RFC 3986 userinfo, the percent
+# sign, a comma and an umlaut. Not `$`, quotes, spaces or ` #`: env files give those meaning.
+HOSTILE_TAIL = "@:/?#%,ü"
+
+
 def run_env_file(facts: Facts, password: str | None = None) -> tuple[str, str]:
     """Contents of a throw-away env file for one run, and its password.
 
-    Every secret the compose services read gets a fresh random value; where
-    the matrix gives a `beispiel` (e.g. a URL), its <placeholders> are filled
-    with that value, so DATABASE_URL and POSTGRES_PASSWORD agree.
+    Every secret the compose services read gets a fresh random value with a
+    hostile tail (HOSTILE_TAIL); where the matrix gives a `beispiel` (e.g. a
+    URL), its <placeholders> are filled with that value, percent-encoded in
+    URLs (ComposeStage.filled_example), so DATABASE_URL and POSTGRES_PASSWORD
+    agree after URL decoding, as the app's libpq reads them.
     """
     stage = facts.compose_stage
-    password = password or secrets.token_hex(16)
+    password = password or secrets.token_hex(12) + HOSTILE_TAIL
     lines = ["# Wegwerf-Geheimnisse eines Prüflaufs (dockerstack), nie einchecken"]
-    for name in stage.secret_variables:
-        value = stage.examples.get(name, "<wert>")
-        lines.append(f"{name}={re.sub(r'<[^<>]+>', password, value)}")
+    lines += [f"{name}={stage.filled_example(name, password)}" for name in stage.secret_variables]
     return "\n".join(lines) + "\n", password

@@ -14,6 +14,12 @@ file; the developer's own .env is never read or touched.
 
 Compose (the CLI) creates and starts the stack; everything else talks to the
 engine through the docker SDK: state, health, ports, logs, exec, removal.
+
+Host ports: the run's compose file is rendered from facts whose published
+ports are 0, so the engine picks free host ports (Docker: host port 0 means
+"any free port"). Two runs at once, and a Postgres or Redis of the developer
+on 5432/6379, do not collide; the checks read the ports the engine chose.
+The committed compose file keeps its documented ports.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -81,6 +87,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def ephemeral_ports(facts: Facts) -> Facts:
+    """The same facts, with every published port of the compose stage set to 0 (engine picks a free one).
+
+    Only the `published_port` of compose services changes (`127.0.0.1:0:5432`); service
+    names, container ports, healthchecks and everything else render as committed.
+    """
+    stage = facts.compose_stage
+    services = tuple(replace(s, published_port=0) if s.published_port is not None else s for s in stage.services)
+    run_stage = replace(stage, services=services)
+    stages = tuple(run_stage if s is stage else s for s in facts.stages)
+    return replace(facts, compose_stage=run_stage, stages=stages, cache={}, memo={})
+
+
 class ComposeRun:
     def __init__(
         self,
@@ -102,8 +121,8 @@ class ComposeRun:
         self.run_id = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.project = f"umx-{self.run_id}"
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{self.run_id}-"))
-        # the in-memory render of the facts, never a stale file on disk
-        rendered = render_all(facts)
+        # the in-memory render of the facts, never a stale file on disk; host ports chosen by the engine
+        rendered = render_all(ephemeral_ports(facts))
         self.compose_file = self._write(COMPOSE_FILE, rendered[COMPOSE_FILE])
         self.offline_file = self._write(OFFLINE_FILE, rendered[OFFLINE_FILE])
         doc = yaml.safe_load(rendered[COMPOSE_FILE])
@@ -160,9 +179,8 @@ class ComposeRun:
             busy = _BUSY_PORT.search(tail)
             if busy:
                 raise StackFailed(
-                    f"Port {busy.group(1) or busy.group(2)} ist belegt (ein anderer Prozess oder ein zweiter "
-                    "Docker-Lauf); die Compose-Datei veröffentlicht feste Ports. Port freigeben "
-                    f"und erneut starten.\n{_indent(tail)}"
+                    f"Port {busy.group(1) or busy.group(2)} ist belegt, obwohl die Engine die Host-Ports "
+                    f"wählt (Port-Bereich der Engine erschöpft?).\n{_indent(tail)}"
                 )
             hint = ""
             if not self.offline and any(

@@ -221,26 +221,27 @@ def test_generate_on_invalid_matrix_exits_2_and_writes_nothing(code_copy: Path):
 # --- a real compose CLI, when one is installed -------------------------------------------
 
 
-def compose_cli() -> list[str] | None:
-    for argv in (["docker", "compose"], ["docker-compose"]):
-        if shutil.which(argv[0]) is None:
-            continue
-        try:
-            done = subprocess.run([*argv, "version"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            return argv
-    return None
+# Both Compose generations read the file: v1 (Python, PyYAML: YAML 1.1) and v2 (Go, YAML 1.2).
+COMPOSE_CLIS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
 
 
-@pytest.fixture(scope="module")
-def cli() -> list[str]:  # the tests that use it are marked live
-    argv = compose_cli()
-    if argv is None:
+def compose_works(argv: list[str]) -> bool:
+    if shutil.which(argv[0]) is None:
+        return False
+    try:
+        done = subprocess.run([*argv, "version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="module", params=list(COMPOSE_CLIS))
+def cli(request) -> list[str]:  # the tests that use it are marked live
+    argv = COMPOSE_CLIS[request.param]
+    if not compose_works(argv):
         pytest.skip(
-            "kein Compose-CLI installiert (weder `docker compose` noch `docker-compose`): "
-            "Prüfung mit `config -q` übersprungen"
+            f"Compose {request.param} ({' '.join(argv)}) nicht installiert: Prüfung mit `config -q` übersprungen "
+            "(.ci/docker-engine start installiert v1 und v2)"
         )
     return argv
 

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=PROVIDERS,
         default=os.environ.get("STACK") or "embedded",
         help="embedded (Standard: Postgres/Redis/Web/Worker ohne Docker), docker "
-        "(Compose-Stack) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
+        "(Compose-Stack mit Compose v2, sonst v1; erzwingen: UMX_COMPOSE=v1|v2) oder external (DATABASE_URL/REDIS_URL aus der Umgebung, nur lesend); "
         "auch über die Umgebungsvariable STACK",
     )
     parser.add_argument("--json", action="store_true", help="Ergebnis als JSON auf stdout (für CI)")

@@ -1,8 +1,10 @@
 """Docker provider: the generated compose/docker-compose.yml, really started.
 
 The stack runs under a unique compose project with labels (see
-dockerstack.stack); the checks reach it through the ports the compose file
-publishes on 127.0.0.1, exactly like the embedded provider's endpoints.
+dockerstack.stack); the checks reach it through the host ports the engine
+chose for the compose file's published ports on 127.0.0.1, exactly like the
+embedded provider's endpoints. The run's secrets carry URL delimiters
+(dockerstack.run_override.HOSTILE_TAIL), percent-encoded in the URLs.
 Offline (no registry, the default when a tiny pull fails) every image is
 built locally first (dockerstack.images); online the compose file's
 upstream images are used unchanged.
@@ -22,8 +24,10 @@ from urllib.parse import urlsplit, urlunsplit
 from dockerstack import engine, images
 from dockerstack.engine import DockerFailed, DockerUnavailable
 from dockerstack.images import BuildFailed
+from dockerstack.run_override import HOSTILE_TAIL
 from dockerstack.stack import ComposeRun, Container, StackFailed, sweep
 
+from ..env_file import env_file_findings, parse_env
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV
 from .embedded import FAST_WORKER_FLAGS, pg_bin
@@ -108,6 +112,7 @@ class DockerProvider(Provider):
         run = self.run
         assert run is not None
         found = run.containers()
+        self._check_env_file(run)
         secrets = _env_values(run.env_text)
         inner_db, inner_redis = secrets[self.plan.database_url_env], secrets[self.plan.redis_url_env]
         database_url = _to_host(inner_db, found)
@@ -134,6 +139,18 @@ class DockerProvider(Provider):
             timings=self.timings,
             psql=pg_bin() / "psql",
             admin_database_url=database_url.rsplit("/", 1)[0] + "/postgres",
+        )
+
+    def _check_env_file(self, run: ComposeRun) -> None:
+        """The run's env file passes the .env check: its password (with URL delimiters) is percent-encoded
+        in DATABASE_URL, which libpq reads as POSTGRES_PASSWORD; the healthy stack proves the app connects."""
+        stage = self.plan.facts.compose_stage
+        problems = env_file_findings(self.plan.facts, run.workdir / stage.env_file)
+        if problems:
+            raise StackError("✗ env-Datei des Laufs: " + "; ".join(p.message for p in problems))
+        self.progress(
+            f"✓ env-Datei des Laufs: Passwort mit {HOSTILE_TAIL} in {self.plan.database_url_env} prozentkodiert, "
+            "libpq liest es wie POSTGRES_PASSWORD"
         )
 
     def _workers(self, found: dict[str, Container], inner_redis: str, redis_url: str) -> tuple[WorkerEndpoint, ...]:
@@ -185,12 +202,7 @@ class DockerProvider(Provider):
 
 
 def _env_values(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            out[key.strip()] = value.strip()
-    return out
+    return {name: value for name, (_line, value) in parse_env(text).items()}
 
 
 def _to_host(url: str, found: dict[str, Container]) -> str:

@@ -12,8 +12,10 @@ reader needs `getattr(x, "field", None)`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from ..matrix import model as m
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from ..matrix.yamlload import PathKey
 
 Role = m.Role
+
+
+EXAMPLE_PLACEHOLDER = re.compile(r"<[^<>]+>")  # a placeholder in a `beispiel` hint: <passwort>, <zufällig>
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +147,20 @@ class ComposeStage(Stage):
 
     def service(self, name: str) -> ComposeService:
         return next(s for s in self.services if s.name == name)
+
+    def filled_example(self, name: str, value: str) -> str:
+        """The `beispiel` hint of secret `name` with every <placeholder> replaced by `value`.
+
+        Inside a URL hint (`scheme://…`) the value is percent-encoded (RFC 3986, nothing
+        left unencoded), as it must be written in the env file; elsewhere it is kept as is.
+        Without a hint the result is `value`. E.g. `postgresql://u:<passwort>@db/x` with
+        `a@b` -> `postgresql://u:a%40b@db/x`.
+        """
+        example = self.examples.get(name)
+        if example is None:
+            return value
+        fill = quote(value, safe="") if "://" in example else value
+        return EXAMPLE_PLACEHOLDER.sub(lambda _match: fill, example)
 
     def of_role(self, role: Role, *, profiles: bool = False) -> tuple[ComposeService, ...]:
         return tuple(s for s in self.services if s.role == role and (profiles or s.profile is None))
