@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 UMX := $(PY) -m umgebungsmatrix
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
-export PYTHONDONTWRITEBYTECODE := 1
+# bytecode caches (__pycache__, ignored by git and by the image contexts) save ~100 ms per CLI start
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help venv build serve validate generate check lint test test-unit test-update bench clean \
         check-stack stack-deps docker-images

@@ -14,6 +14,24 @@ MATRIX_FILE = ROOT / "matrix" / "umgebungen.yaml"
 DOCS_DIR = ROOT / "docs"
 
 
+def cache_root() -> Path:
+    """`$XDG_CACHE_HOME/umgebungsmatrix` (default ~/.cache/umgebungsmatrix); may not exist yet."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "umgebungsmatrix"
+
+
+def cache_dir(name: str) -> Path | None:
+    """A writable cache folder `cache_root()/NAME`, created on demand, or None if it cannot be.
+
+    Only for caches whose loss costs time, never correctness (e.g. compiled Jinja templates).
+    """
+    folder = cache_root() / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 def display_path(file: Path | str, root: Path | None = None) -> str:
     """`docs/rag/schema.sql` for files below `root` (default: the current directory), else absolute."""
     path = Path(file)

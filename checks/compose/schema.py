@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 from umgebungsmatrix.facts import Facts
 from umgebungsmatrix.matrix.model import Matrix
+from umgebungsmatrix.paths import cache_root
 
 from ..findings import Finding
 from .parse import Parsed, parse
@@ -41,8 +41,7 @@ def schema_file() -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "umgebungsmatrix" / "compose-schema"
+    return cache_root() / "compose-schema"
 
 
 def _doc(matrix: Matrix) -> str:

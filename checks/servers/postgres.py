@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from umgebungsmatrix.errors import InputError
+from umgebungsmatrix.paths import cache_root
 
 from .procs import Child, ChildDied, Supervisor, wait_until
 
@@ -79,11 +80,6 @@ def chown_tree(root: Path, user: str) -> None:
             os.chown(os.path.join(base, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "umgebungsmatrix"
-
-
 def template_cluster(db_user: str, database: str, pg_user: str | None, progress: Callable[[str], None]) -> Path:
     """A data dir with `database` created, cached per Postgres version, user and name.
 
@@ -93,7 +89,7 @@ def template_cluster(db_user: str, database: str, pg_user: str | None, progress:
     version = subprocess.run(
         [str(pg_bin() / "postgres"), "--version"], capture_output=True, text=True, check=True
     ).stdout.split()[-1]
-    target = _cache_dir() / f"pg-{version}-{db_user}-{database}"
+    target = cache_root() / f"pg-{version}-{db_user}-{database}"
     if (target / "PG_VERSION").exists():
         return target
     progress(f"Lege einmalig eine Postgres-{version}-Vorlage an ({target}) …")

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from ..facts import CloudStage, ComposeStage, Facts, Stage, relative_link
-from ..facts.templates import prozent
+from ..facts.templates import bytecode_cache, prozent
 from . import cloudrun_manifests, compose_file, deploy_scripts, env_example
 from .common import HEADER_TEXT, rendered
 
@@ -41,6 +41,7 @@ _TEMPLATES = Path(__file__).with_name("templates")
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
+        bytecode_cache=bytecode_cache("stage-seiten"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

@@ -10,6 +10,7 @@ kurz(zahl). Errors are `TemplateProblem` with a German message.
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ..matrix import model as m
+from ..paths import cache_dir
 
 TABLE_PAGE = "plattform/umgebungsmatrix.md"  # page the table lives on; links are relative to it by default
 
@@ -42,13 +44,31 @@ def _finalize(value: Any) -> Any:
     raise TemplateProblem(f"Vorlage gibt {shown} aus statt eines Textes; gemeint ist wohl ein Feld davon")
 
 
-_ENV = jinja2.Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=False, finalize=_finalize)
+def bytecode_cache(name: str) -> jinja2.BytecodeCache | None:
+    """Jinja's file bytecode cache in the user cache (paths.cache_dir), one folder per Jinja version
+    and template family (compiled code depends on the environment's options); None if not writable."""
+    folder = cache_dir(f"jinja-{jinja2.__version__}-{name}")
+    return jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None
+
+
+_SOURCES: dict[str, str] = {}  # sha256 of a template text -> the text (for the loader below)
+_ENV = jinja2.Environment(
+    loader=jinja2.FunctionLoader(_SOURCES.get),
+    bytecode_cache=bytecode_cache("matrix-vorlagen"),
+    undefined=_Undefined,
+    autoescape=False,
+    keep_trailing_newline=False,
+    finalize=_finalize,
+)
 
 
 @functools.lru_cache(maxsize=2048)
 def _compiled(template: str) -> jinja2.Template:
-    """Compiling costs milliseconds; the same templates render per stage and per page."""
-    return _ENV.from_string(template)
+    """Compiling costs milliseconds; the same templates render per stage and per page, and
+    compiled code is kept between processes (Jinja's bytecode cache, keyed by the source)."""
+    name = hashlib.sha256(template.encode("utf-8")).hexdigest()
+    _SOURCES[name] = template
+    return _ENV.get_template(name)
 
 
 @dataclass(frozen=True)
