@@ -24,6 +24,8 @@ from typing import Any
 import jinja2
 from mkdocs.exceptions import PluginError
 
+from umgebungsmatrix.facts.templates import german_undefined
+
 OPT_IN = "<!-- jinja -->"
 COMMAND_ENV = "UMX_MKDOCS_COMMAND"  # set by macros/hooks.py on_startup
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")
@@ -84,13 +86,7 @@ def _template_line(exc: BaseException) -> int | None:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, jinja2.UndefinedError):
-        text = str(exc)
-        if text.endswith(" is undefined"):
-            return f"{text[: -len(' is undefined')]} ist nicht definiert"
-        if " has no attribute " in text:
-            obj, attr = text.split(" has no attribute ", 1)
-            return f"{obj} hat kein Feld {attr}"
-        return text
+        return german_undefined(str(exc))
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"Vorlagen-Syntaxfehler: {exc.message}"
     if isinstance(exc, PluginError):

@@ -202,7 +202,7 @@ class Context:
         try:
             text = _compiled(template).render(self.variables())
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"Vorlage: {_german_undefined(str(exc))}") from None
+            raise TemplateProblem(f"Vorlage: {german_undefined(str(exc))}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"Vorlage: Syntaxfehler ({exc.message})") from None
         except TemplateProblem:
@@ -212,7 +212,8 @@ class Context:
         return text
 
 
-def _german_undefined(text: str) -> str:
+def german_undefined(text: str) -> str:
+    """Jinja's UndefinedError text in German: `x is undefined`, `'A' object has no attribute 'b'`."""
     if text.endswith(" is undefined"):
         return f"{text[: -len(' is undefined')]} ist nicht definiert"
     if " has no attribute " in text:
