@@ -521,3 +521,26 @@ def test_row_level_security_separates_tenants(server, matrix):
         conn.execute(setting, (rag.tenant_einstellung, ""))
         assert conn.execute(count).fetchone()[0] == 0  # no tenant: nothing visible
         conn.execute("RESET ROLE; DROP OWNED BY rag_app; DROP ROLE rag_app")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nur als root läuft Postgres unter einem eigenen Systembenutzer")
+def test_server_starts_from_a_second_checkout_with_a_cached_template():
+    """A second checkout (e.g. a CI clone below a private `mktemp -d` folder) reuses the template
+    cluster cached by the first one; its own .venv binaries must still be made reachable for the
+    Postgres system user. Before the fix this failed with `Permission denied: …/bin/postgres`."""
+    import psycopg
+
+    from checks.servers.postgres import pg_bin, prepare_pg_user
+    from checks.servers.scratch import scratch_postgres
+
+    with scratch_postgres():  # the template exists, as in the first checkout
+        pass
+    binaries = pg_bin()
+    mode = binaries.stat().st_mode
+    binaries.chmod(mode & ~0o077)  # what a fresh .venv below a 0700 folder looks like to another user
+    prepare_pg_user.cache_clear()
+    try:
+        with scratch_postgres() as server, psycopg.connect(server.fresh_database()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        binaries.chmod(mode)

