@@ -12,6 +12,6 @@ def define_env(env) -> None:
 
 
 def on_pre_page_macros(env) -> None:
-    from .devreload import fresh_site
+    from .devreload import current_site
 
-    fresh_site().on_pre_page_macros(env)
+    current_site().on_pre_page_macros(env)

@@ -37,3 +37,8 @@ def fresh_site() -> ModuleType:
                 del sys.modules[name]
     _stamp = newest
     return importlib.import_module("macros.site")
+
+
+def current_site() -> ModuleType:
+    """macros.site as define_env() left it for this build (no file scan per page)."""
+    return sys.modules.get("macros.site") or fresh_site()

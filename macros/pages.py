@@ -16,6 +16,8 @@ page (with file:line) instead of hanging; `mkdocs build` fails.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import traceback
@@ -24,7 +26,7 @@ from typing import Any
 import jinja2
 from mkdocs.exceptions import PluginError
 
-from umgebungsmatrix.facts.templates import german_undefined
+from umgebungsmatrix.facts.templates import bytecode_cache, german_undefined
 
 OPT_IN = "<!-- jinja -->"
 COMMAND_ENV = "UMX_MKDOCS_COMMAND"  # set by macros/hooks.py on_startup
@@ -104,6 +106,42 @@ def _front_matter_lines(page: Any, markdown: str) -> int:
     return source[: len(source) - len(markdown)].count("\n") if source.endswith(markdown) else 0
 
 
+_OPTIONS = (
+    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized", "is_async",
+)  # fmt: skip
+
+
+def _signature(env: jinja2.Environment) -> str:
+    """What compiled code depends on besides the source: the environment's syntax and code options."""
+    parts = [repr(getattr(env, name, None)) for name in _OPTIONS]
+    parts += [repr(sorted(env.extensions)), getattr(env.finalize, "__qualname__", repr(env.finalize))]
+    parts.append(getattr(env.autoescape, "__qualname__", repr(env.autoescape)))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _page_cache() -> jinja2.BytecodeCache | None:
+    return bytecode_cache("seiten")
+
+
+def _compile(env: jinja2.Environment, source: str, page: str) -> jinja2.Template:
+    """`env.from_string(source)`, with the compiled code kept between builds and `mkdocs serve` reloads.
+
+    The same steps as jinja2.loaders.BaseLoader.load with a bytecode cache: one bucket per page
+    and environment signature (mkdocs.yml may change the delimiters); its checksum is the source's.
+    """
+    cache = _page_cache()
+    if cache is None:
+        return env.from_string(source)
+    bucket = cache.get_bucket(env, f"{_signature(env)}:{page}", None, source)
+    if bucket.code is None:
+        bucket.code = env.compile(source)
+        cache.set_bucket(bucket)
+    return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
+
+
 def render_page(env: Any) -> None:
     """on_pre_page_macros: render the page ourselves (code blocks literal), or fail with page:line."""
     page = env.page
@@ -115,7 +153,7 @@ def render_page(env: Any) -> None:
     uri = page.file.src_uri if page is not None else "?"
     env.env.finalize = finalize  # read when a template compiles
     try:
-        rendered = env.env.from_string(template_text).render(**{**env.variables, **meta})
+        rendered = _compile(env.env, template_text, uri).render(**{**env.variables, **meta})
     except Exception as exc:
         line = _template_line(exc)
         where = f"docs/{uri}:{line + _front_matter_lines(page, source)}" if line else f"docs/{uri}"
