@@ -98,3 +98,42 @@ def test_a_plain_ambiguous_scalar_is_caught_by_the_readers():
     for value in ("y", "5e-05", "0o755"):
         text = yaml.safe_dump({"value": value})
         assert yv.compare(text), (value, text)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_odd_values_reach_compose_as_strings(odd, tmp_path, version):
+    """Compose v1 reads the file with PyYAML (YAML 1.1), v2 with Go's YAML 1.2 reader: each hands every
+    odd value to the container exactly as the matrix wrote it (`docker compose config`)."""
+    import json
+    import subprocess
+
+    import yaml
+    from test_compose import COMPOSE_CLIS, compose_works
+
+    from umgebungsmatrix.artifacts import env_example
+    from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
+
+    argv = COMPOSE_CLIS[version]
+    if not compose_works(argv):
+        pytest.skip(f"Compose {version} nicht installiert (.ci/docker-engine start installiert v1 und v2)")
+    rendered = render_all(odd)
+    (tmp_path / "compose").mkdir()
+    (tmp_path / COMPOSE_FILE).write_text(rendered[COMPOSE_FILE], encoding="utf-8")
+    (tmp_path / odd.compose_stage.env_file).write_text(rendered[env_example.path(odd)], encoding="utf-8")
+    extra = ["--format", "json"] if version == "v2" else []
+    done = subprocess.run(
+        [*argv, "-f", str(tmp_path / COMPOSE_FILE), "config", *extra],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout) if version == "v2" else yaml.safe_load(done.stdout)
+    for service in odd.compose_stage.services:
+        if service.kind not in ("web", "worker") or service.profile is not None:
+            continue
+        env = config["services"][service.name]["environment"]
+        for i, value in enumerate(ODD):
+            assert env[f"ODD_{i}"] == value, (service.name, i, value, env[f"ODD_{i}"])
