@@ -622,6 +622,33 @@ def test_revision_names_are_valid_for_the_tags(stage_runs):
     assert checked or not any(s.canary for s, _r, _e in stage_runs.values())
 
 
+@needs_gcloud
+def test_applied_manifests_pass_the_admin_api_schema(stage_runs):
+    """Every manifest a `replace` call handed to gcloud, with the CI's tags substituted as deploy.sh
+    does: Cloud Run Admin API v1 schema (discovery document) and only the tags' values changed."""
+    import yaml
+
+    from checks.cloudrun.discovery import validate
+
+    checked = 0
+    for stage, runs, env in stage_runs.values():
+        tags = {env[t] for t in stage.tag_variables if t in env}
+        for run in runs:
+            for call in run.calls:
+                if call.command != "gcloud.run.services.replace":
+                    continue
+                for text in call.files.values():
+                    checked += 1
+                    assert "${" not in text, text
+                    manifest = yaml.safe_load(text)
+                    assert validate(manifest) == [], text
+                    service = stage.resource(manifest["metadata"]["name"])
+                    image = manifest["spec"]["template"]["spec"]["containers"][0]["image"]
+                    if "${" in service.image_ref:  # our artefact: the CI's tag, nothing else
+                        assert image.rsplit(":", 1)[1] in tags, (image, tags)
+    assert checked or not any(s.canary for s, _r, _e in stage_runs.values())
+
+
 # --------------------------------------------------------------------------- revision names
 
 EXAMPLES = {
