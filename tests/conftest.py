@@ -72,6 +72,32 @@ def klein():
     return facts_of(KLEIN_MATRIX, DOCS)
 
 
+def with_value(source, path: tuple, new: str) -> str:
+    """The matrix text of `source` (umgebungsmatrix.matrix.Source) with the scalar at `path` replaced
+    by the YAML text `new`, found by its recorded position: tests break a value without typing it."""
+    location = source.location(path)
+    assert location is not None, path
+    lines = source.file.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = lines[location.line - 1]
+    start = location.column - 1
+    old = str(getattr_path(source.loaded.data, path))
+    assert line[start:].startswith(old), (line, old)
+    lines[location.line - 1] = line[:start] + new + line[start + len(old) :]
+    return "".join(lines)
+
+
+def getattr_path(data, path: tuple):
+    for part in path:
+        data = data[part]
+    return data
+
+
+def web_port_path(facts) -> tuple:
+    """Data path of the web service kind's port in the matrix (the kind of the first http service)."""
+    web = next(s for s in facts.compose_stage.services if s.role == "http" and s.port)
+    return ("dienstarten", web.kind, "port")
+
+
 def tracked_files() -> list[str]:
     out = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True

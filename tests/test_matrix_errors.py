@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DOCS, MATRIX, SEED_MATRIX, run_cli, snapshot
+from conftest import DOCS, MATRIX, SEED_MATRIX, run_cli, snapshot, web_port_path, with_value
 
 from umgebungsmatrix.facts import build
 from umgebungsmatrix.matrix import MatrixError, load_string
@@ -444,15 +444,16 @@ def test_alias_bomb_fails_fast():
 # --- the CLI: exit code 2, no traceback, nothing written ------------------------------------------
 
 
-def test_validate_and_generate_on_broken_matrix_exit_2_and_write_nothing(code_copy: Path):
-    broken = replace_once(MATRIX.read_text(encoding="utf-8"), "    port: 8000\n", "    port: -1\n")
+def test_validate_and_generate_on_broken_matrix_exit_2_and_write_nothing(code_copy: Path, live):
+    path = web_port_path(live)
+    broken = with_value(live.source, path, "-1")
     (code_copy / REL).write_text(broken, encoding="utf-8")
     before = snapshot(code_copy)
     for command in ("validate", "generate", "check"):
         result = run_cli(code_copy, command)
         assert result.returncode == 2, result.stdout + result.stderr
         assert "Traceback" not in result.stderr
-        assert "dienstarten.web.port: muss mindestens 1 sein, ist „-1“" in result.stderr
+        assert f"{'.'.join(path)}: muss mindestens 1 sein, ist „-1“" in result.stderr
     assert snapshot(code_copy) == before
 
 

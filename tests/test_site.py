@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import env_for, mkdocs_build
+from conftest import env_for, mkdocs_build, web_port_path, with_value
 
 pytestmark = pytest.mark.live
 
@@ -107,10 +107,13 @@ def _get(url: str, timeout: float = 90.0, want: str | None = None, log: Path | N
     raise AssertionError(f"{url}: nach {timeout:.0f} s nicht erwartet ({want!r}); zuletzt:\n{last[:500]}\n{tail}")
 
 
-def test_serve_shows_a_broken_matrix_and_recovers(code_copy: Path, tmp_path: Path):
+def test_serve_shows_a_broken_matrix_and_recovers(code_copy: Path, tmp_path: Path, live):
     matrix = code_copy / "matrix" / "umgebungen.yaml"
     good = matrix.read_text(encoding="utf-8")
-    matrix.write_text(good.replace("    port: 8000\n", "    port: -8000\n", 1), encoding="utf-8")
+    path = web_port_path(live)
+    broken = with_value(live.source, path, "-8000")
+    assert broken != good
+    matrix.write_text(broken, encoding="utf-8")
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -123,7 +126,7 @@ def test_serve_shows_a_broken_matrix_and_recovers(code_copy: Path, tmp_path: Pat
     )
     try:
         page = _get(f"http://127.0.0.1:{port}/", want="ungültig", log=tmp_path / "serve.log")
-        assert "matrix/umgebungen.yaml:" in page and "dienstarten.web.port" in page
+        assert "matrix/umgebungen.yaml:" in page and ".".join(path) in page
         matrix.write_text(good, encoding="utf-8")
         _get(f"http://127.0.0.1:{port}/plattform/umgebungsmatrix/", want="Vergleich", log=tmp_path / "serve.log")
     finally:
