@@ -504,3 +504,19 @@ def test_yaml_11_only_spellings_are_refused_with_a_hint(old, new, shown, path):
     assert hit, "\n".join(lines)
     assert "in Anführungszeichen setzen" in hit[0]
     assert re.match(rf"{REL}:{line_of(broken, new.strip())}:\d+: ", hit[0])
+
+
+def test_two_compose_services_on_one_host_port_are_refused(seed):
+    """Compose publishes every port on one address: a clash passed validate and check before, and
+    `compose up` then failed with `port is already allocated`."""
+    services = seed.compose_stage.services
+    first = next(s for s in services if s.published_port is not None and s.role == "http")
+    other = next(s for s in services if s.published_port is not None and s.kind != first.kind and s.role == "http")
+    text = with_value(seed.source, ("dienstarten", other.kind, "port"), str(first.published_port))
+    found = errors(text)
+    assert any(
+        f"„{other.name}“ veröffentlicht Host-Port" in line
+        and f":{first.published_port}, den schon „{first.name}“" in line
+        for line in found
+    ), found
+    assert all(line.startswith("matrix/umgebungen.yaml:") for line in found[:-1]), found

@@ -259,6 +259,7 @@ class _Builder:
             services.append(
                 dict(srv, profile=lf.profil, db_user=None, db_name=None, volume=None, published_port=srv["port"])
             )
+        self._published_ports_unique(services, compose.lokale_adresse)
         by_kind: dict[str, list[str]] = {}
         for s in services:
             if s["profile"] is None:
@@ -281,6 +282,25 @@ class _Builder:
             langfuse_server=server,
             langfuse_database=database,
         )
+
+    def _published_ports_unique(self, services: list[dict[str, Any]], address: str) -> None:
+        """Compose publishes each service's port on the same address: two services (also of a profile,
+        which may run together) on one host port make `compose up` fail (port is already allocated)."""
+        owner: dict[int, str] = {}
+        for s in services:
+            port = s["published_port"]
+            if port is None:
+                continue
+            if port in owner:
+                self.problems.append(
+                    Problem(
+                        s["origin"],
+                        f"„{s['name']}“ veröffentlicht Host-Port {address}:{port}, den schon „{owner[port]}“ "
+                        "veröffentlicht; Compose kann nicht beide starten – Port der Dienstart ändern",
+                    )
+                )
+            else:
+                owner[port] = s["name"]
 
     # --- cloud run -------------------------------------------------------------------------------
 
