@@ -520,3 +520,11 @@ def test_two_compose_services_on_one_host_port_are_refused(seed):
         for line in found
     ), found
     assert all(line.startswith("matrix/umgebungen.yaml:") for line in found[:-1]), found
+
+
+@pytest.mark.parametrize("value", ["2147483648", "99999999999999999999999"])
+def test_instance_counts_beyond_the_api_type_are_refused(seed, value):
+    """Cloud Run's API reads instance counts as int32; a larger max landed in deploy.sh before."""
+    stage = seed.cloud_stages[0]
+    found = errors(with_value(seed.source, ("stages", stage.index, "skalierung", "max"), value))
+    assert any("skalierung.max" in line and "2147483647" in line for line in found), found

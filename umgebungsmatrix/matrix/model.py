@@ -31,6 +31,11 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 EnvName = Annotated[str, Field(pattern=ENV_PATTERN)]
 SqlName = Annotated[str, Field(pattern=SQL_NAME_PATTERN)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+# Cloud Run's Admin API types instance counts as int32 (v2 minInstanceCount/maxInstanceCount; the
+# v1 scale annotations are read the same way): a larger number is refused by the API, not by gcloud.
+INT32_MAX = 2**31 - 1
+Instances = Annotated[int, Field(ge=0, le=INT32_MAX)]
+PositiveInstances = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Role = Literal["http", "worker", "scheduler", "job", "postgres", "redis"]
 Runtime = Literal["compose", "cloudrun"]
 Ingress = Literal["all", "internal", "internal-and-cloud-load-balancing"]
@@ -258,8 +263,8 @@ class StageLangfuse(Strict):
 
 
 class Skalierung(Strict):
-    min: int = Field(ge=0, description="Standard-Min-Instances der Dienste")
-    max: PositiveInt = Field(description="Obergrenze der Instanzen je Dienst")
+    min: Instances = Field(description="Standard-Min-Instances der Dienste")
+    max: PositiveInstances = Field(description="Obergrenze der Instanzen je Dienst")
 
 
 class Canary(Strict):
@@ -272,8 +277,8 @@ class Dienst(Strict):
     art: str = Field(description="Schlüssel unter dienstarten")
     optional: bool = False
     queues: list[str] | None = Field(default=None, description="Rollen unter plattform.queues (nur Worker)")
-    min: int | None = Field(default=None, ge=0, description="Min-Instances; Standard: skalierung.min der Stage")
-    max: PositiveInt | None = Field(default=None, description="Max-Instances; Standard: skalierung.max der Stage")
+    min: Instances | None = Field(default=None, description="Min-Instances; Standard: skalierung.min der Stage")
+    max: PositiveInstances | None = Field(default=None, description="Max-Instances; Standard: skalierung.max der Stage")
 
 
 class ComposeHealthcheck(Strict):
