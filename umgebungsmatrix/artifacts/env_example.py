@@ -8,6 +8,8 @@ run without Compose.
 
 from __future__ import annotations
 
+import re
+
 from ..facts import Facts
 from .common import header
 from .compose_file import PATH as COMPOSE_PATH
@@ -34,6 +36,24 @@ def readers(facts: Facts) -> dict[str, list[str]]:
     return out
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_./:,@%+=-]*")
+
+
+def dotenv_value(value: str) -> str | None:
+    """`value` spelled so that every reader of the env file takes it literally, or None if none can.
+
+    Readers: Compose v2 (compose-go dotenv: single quotes are literal), Compose v1 (python-dotenv:
+    expands `${NAME}` even inside single quotes) and a POSIX shell (`set -a; . ./.env`). Plain
+    when only [A-Za-z0-9_./:,@%+=-], else in single quotes; None for a `'`, `${` or a line break
+    (tests/test_yaml_readers.py checks this against both Compose CLIs and bash).
+    """
+    if _PLAIN.fullmatch(value):
+        return value
+    if "'" in value or "${" in value or "\n" in value or "\r" in value:
+        return None
+    return f"'{value}'"
+
+
 def render(facts: Facts) -> dict[str, str]:
     stage = facts.compose_stage
     env = stage.env_file
@@ -49,7 +69,12 @@ def render(facts: Facts) -> dict[str, str]:
             secret_lines += [*block, f"{name}=", ""]
         else:
             block.append(f"# Dienste: {', '.join(names)}")
-            plain_lines += [*block, f"{name}={stage.values[name]}", ""]
+            spelled = dotenv_value(stage.values[name])
+            if spelled is None:
+                block.append(f"# nur in {COMPOSE_PATH}: in einer env-Datei liest nicht jedes Programm den Wert gleich")
+                plain_lines += [*block, ""]
+            else:
+                plain_lines += [*block, f"{name}={spelled}", ""]
     head = [
         header("#").rstrip("\n"),
         "#",
