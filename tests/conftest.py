@@ -80,6 +80,9 @@ def with_value(source, path: tuple, new: str) -> str:
     lines = source.file.read_text(encoding="utf-8").splitlines(keepends=True)
     line = lines[location.line - 1]
     start = location.column - 1
+    if line[start] in "\"'":  # a quoted scalar: it runs to the end of its line in our matrices
+        lines[location.line - 1] = line[:start] + new + "\n"
+        return "".join(lines)
     old = str(getattr_path(source.loaded.data, path))
     assert line[start:].startswith(old), (line, old)
     lines[location.line - 1] = line[:start] + new + line[start + len(old) :]

@@ -528,3 +528,15 @@ def test_instance_counts_beyond_the_api_type_are_refused(seed, value):
     stage = seed.cloud_stages[0]
     found = errors(with_value(seed.source, ("stages", stage.index, "skalierung", "max"), value))
     assert any("skalierung.max" in line and "2147483647" in line for line in found), found
+
+
+def test_a_real_looking_key_in_any_matrix_value_is_refused(seed):
+    """A token in a table cell passed validate and check before; only the built site's scan saw it,
+    naming site/…/index.html instead of the matrix line."""
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"
+    column = next(c for c in seed.matrix.spalten if not c.stagename)
+    stage = seed.stages[0]
+    path = ("stages", stage.index, "zellen", column.id)
+    found = errors(with_value(seed.source, path, f'"{token}"'))
+    assert any(f"stages[{stage.index}].zellen.{column.id}" in line and "GitHub-Token" in line for line in found), found
+    assert all(token not in line for line in found)

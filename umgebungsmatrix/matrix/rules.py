@@ -17,6 +17,9 @@ import string
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from pydantic import BaseModel
+
+from ..secretshapes import looks_secret
 from .model import BACKGROUND_ROLES, INFRASTRUCTURE_ROLES, NAME_PATTERN, Matrix, Stage
 from .yamlload import Problem
 
@@ -53,6 +56,7 @@ def check(matrix: Matrix, docs_dir: Path | None) -> list[Problem]:
         _variables,
         _secrets,
         _compose,
+        _no_secret_values,
     ):
         problems.extend(rule(matrix, docs_dir))
     return problems
@@ -572,3 +576,33 @@ def _compose(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             )
         if lf.volume == facts.postgres_volume:
             yield Problem(at + ("langfuse", "volume"), "Langfuse braucht ein eigenes Volume")
+
+
+def _strings(value: object, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """Every string in the model with its data path (field names are the YAML keys)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name), (*path, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*path, i))
+
+
+def _no_secret_values(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
+    """The matrix is committed and published: no value may look like a real key or password
+    (the `beispiel` hints are judged after rendering, in the facts)."""
+    for path, text in _strings(matrix, ()):
+        if path and path[-1] == "beispiel":
+            continue
+        kind = looks_secret(text)
+        if kind:
+            yield Problem(
+                path,
+                f"sieht wie ein echtes Geheimnis aus ({kind}); Geheimnisse gehören in die env-Datei "
+                "bzw. den Secret Manager, in der Matrix nur ihr Name",
+            )
