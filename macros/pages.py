@@ -26,7 +26,7 @@ from typing import Any
 import jinja2
 from mkdocs.exceptions import PluginError
 
-from umgebungsmatrix.facts.templates import bytecode_cache, german_undefined
+from umgebungsmatrix.facts.templates import bytecode_cache, german_syntax, german_undefined
 
 OPT_IN = "<!-- jinja -->"
 COMMAND_ENV = "UMX_MKDOCS_COMMAND"  # set by macros/hooks.py on_startup
@@ -90,7 +90,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, jinja2.UndefinedError):
         return german_undefined(str(exc))
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return f"Vorlagen-Syntaxfehler: {exc.message}"
+        return f"Vorlagen-Syntaxfehler: {german_syntax(exc.message or '')}"
     if isinstance(exc, PluginError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -142,6 +142,16 @@ def _compile(env: jinja2.Environment, source: str, page: str) -> jinja2.Template
     return env.template_class.from_code(env, bucket.code, env.make_globals(None), None)
 
 
+def _hint(line: str) -> str:
+    """Advice for a failing line that holds another tool's `${{ … }}` syntax (GitHub Actions, …)."""
+    if "${{" not in line:
+        return ""
+    return (
+        "; `${{ … }}` gehört wohl zu GitHub Actions: in Codeblöcken bleibt es wörtlich, "
+        "im Fließtext und in `Inline-Code` {% raw %}${{ … }}{% endraw %} schreiben"
+    )
+
+
 def render_page(env: Any) -> None:
     """on_pre_page_macros: render the page ourselves (code blocks literal), or fail with page:line."""
     page = env.page
@@ -157,7 +167,8 @@ def render_page(env: Any) -> None:
     except Exception as exc:
         line = _template_line(exc)
         where = f"docs/{uri}:{line + _front_matter_lines(page, source)}" if line else f"docs/{uri}"
-        raise PluginError(f"{where}: {_reason(exc)}") from None
+        text = template_text.splitlines()[line - 1] if line and line <= template_text.count("\n") + 1 else ""
+        raise PluginError(f"{where}: {_reason(exc)}{_hint(text)}") from None
     env.markdown = rendered
     page.meta["render_macros"] = False  # done: mkdocs-macros keeps the Markdown as it is
 

@@ -191,7 +191,7 @@ CASES = [
                 1,
                 17,
                 "stages[2].zellen.einlesen",
-                "Vorlage: 'umgebungsmatrix.matrix.model.Einlesen object' hat kein Feld 'batchgroesse'",
+                "Vorlage: Einlesen hat kein Feld 'batchgroesse'",
             )
         ],
     ),

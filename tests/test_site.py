@@ -73,8 +73,9 @@ def test_code_blocks_stay_literal_unless_asked(code_copy: Path, tmp_path: Path):
         ("Wert: {{ stages }}", "gibt dict"),
         ("Wert: {{ matrix }}", "gibt Matrix"),
         ("{% for x in %}", "Vorlagen-Syntaxfehler"),
+        ("Tag: `${{ github.ref }}`", "{% raw %}${{ … }}{% endraw %} schreiben"),
     ],
-    ids=["undefiniert", "objekt", "modell", "syntax"],
+    ids=["undefiniert", "objekt", "modell", "syntax", "github-inline"],
 )
 def test_macro_error_names_page_and_line(code_copy: Path, tmp_path: Path, line, expected):
     add_page(code_copy, "cicd/fehler.md", f"---\ntitle: Fehler\n---\n# Fehler\n\nText\n\n{line}\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -204,12 +205,45 @@ class Context:
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"Vorlage: {german_undefined(str(exc))}") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(f"Vorlage: Syntaxfehler ({exc.message})") from None
+            raise TemplateProblem(f"Vorlage: Syntaxfehler ({german_syntax(exc.message or '')})") from None
         except TemplateProblem:
             raise
         except Exception as exc:
             raise TemplateProblem(f"Vorlage: {type(exc).__name__}: {exc}") from None
         return text
+
+
+_SYNTAX = (
+    (r"unexpected end of template, expected '(.+?)'\.?", r"die Vorlage endet zu früh, erwartet: \1"),
+    (r"unexpected end of template.*", "die Vorlage endet zu früh (fehlt }}, %} oder ein {% end… %}?)"),
+    (r"expected token '(.+?)', got '(.+?)'", r"erwartet „\1“, gefunden „\2“"),
+    (r"Encountered unknown tag '(.+?)'.*", r"unbekannte Anweisung „\1“"),
+    (r"unexpected '(.+?)'", r"unerwartetes „\1“"),
+    (r"unexpected char '(.+?)' at (\d+)", r"unerwartetes Zeichen „\1“ an Stelle \2"),
+    (r"tag name expected", "Name der Anweisung fehlt nach {%"),
+    (r"Expected an expression, got '(.+?)'", r"Ausdruck erwartet, gefunden „\1“"),
+)
+
+
+_TOKENS = {
+    "end of print statement": "}}",
+    "end of statement block": "%}",
+    "begin of print statement": "{{",
+    "begin of statement block": "{%",
+    "end of template": "Ende der Vorlage",
+    "name": "ein Name",
+}
+
+
+def german_syntax(text: str) -> str:
+    """Jinja's TemplateSyntaxError message in German (the common ones; others unchanged)."""
+    for pattern, german in _SYNTAX:
+        if re.fullmatch(pattern, text.strip(), flags=re.DOTALL):
+            out = re.sub(pattern, german, text.strip(), flags=re.DOTALL)
+            for token, shown in _TOKENS.items():
+                out = out.replace(f"„{token}“", f"„{shown}“").replace(f"erwartet: {token}", f"erwartet: {shown}")
+            return out
+    return text
 
 
 def german_undefined(text: str) -> str:
@@ -218,5 +252,7 @@ def german_undefined(text: str) -> str:
         return f"{text[: -len(' is undefined')]} ist nicht definiert"
     if " has no attribute " in text:
         obj, attr = text.split(" has no attribute ", 1)
+        # "'umgebungsmatrix.matrix.model.Stage object'" -> "Stage" (no Python module paths in messages)
+        obj = re.sub(r"^'(?:\w+\.)*(\w+) object'$", r"\1", obj)
         return f"{obj} hat kein Feld {attr}"
     return text
