@@ -540,3 +540,11 @@ def test_a_real_looking_key_in_any_matrix_value_is_refused(seed):
     found = errors(with_value(seed.source, path, f'"{token}"'))
     assert any(f"stages[{stage.index}].zellen.{column.id}" in line and "GitHub-Token" in line for line in found), found
     assert all(token not in line for line in found)
+
+
+def test_ambiguous_number_in_a_number_field_gets_number_advice(seed):
+    """`batch_groesse: 0755` used to advise quotes, which the int field then refused."""
+    found = errors(with_value(seed.source, ("stages", 0, "einlesen", "batch_groesse"), "0755"))
+    assert any(
+        "mehrdeutig" in line and "als Zahl gemeint: 755 (dezimal) oder 493 (oktal gelesen)" in line for line in found
+    )

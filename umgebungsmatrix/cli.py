@@ -91,21 +91,64 @@ def run(args: argparse.Namespace, facts: object) -> int:
     return EXIT_OK
 
 
+# argparse's own texts (it looks them up through gettext at run time), in German
+_ARGPARSE_DE = {
+    "usage: ": "Aufruf: ",
+    "positional arguments": "Argumente",
+    "options": "Optionen",
+    "show this help message and exit": "diese Hilfe zeigen und beenden",
+    "the following arguments are required: %s": "diese Argumente fehlen: %s",
+    "unrecognized arguments: %s": "unbekannte Argumente: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "ungültige Wahl: %(value)r (möglich: %(choices)s)",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: Fehler: %(message)s\n",
+    "argument %(argument_name)s: %(message)s": "Argument %(argument_name)s: %(message)s",
+    "expected one argument": "erwartet einen Wert",
+    "expected at least one argument": "erwartet mindestens einen Wert",
+    "expected at most one argument": "erwartet höchstens einen Wert",
+    "not allowed with argument %s": "nicht zusammen mit %s erlaubt",
+    "ambiguous option: %(option)s could match %(matches)s": "mehrdeutige Option: %(option)s passt zu %(matches)s",
+    "invalid %(type)s value: %(value)r": "ungültiger Wert (%(type)s): %(value)r",
+    "show program's version number and exit": "Version zeigen und beenden",
+}
+
+
+def _german(text: str) -> str:
+    return _ARGPARSE_DE.get(text, text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with German texts; an unknown argument is reported by the subcommand it belongs to."""
+
+    _children: dict[str, argparse.ArgumentParser]
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            child = self._children.get(getattr(parsed, "befehl", None) or "", self)
+            child.error(_german("unrecognized arguments: %s") % " ".join(extra))
+        return parsed
+
+
+argparse._ = _german  # type: ignore[attr-defined]
+
+
 def _resolve(command: Command) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]:
     module = importlib.import_module(command.module)
     return getattr(module, command.arguments), getattr(module, command.run)
 
 
 def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="umgebungsmatrix",
         description="Umgebungsmatrix: eine Datenquelle für Tabelle, Runbooks, Compose und Cloud Run.",
     )
+    parser._children = {}
     sub = parser.add_subparsers(dest="befehl", metavar="BEFEHL", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     runners: dict[str, Callable[..., int]] = {}
     for command in COMMANDS:
         child = sub.add_parser(command.name, help=command.help, description=command.help)
+        parser._children[command.name] = child
         if command.name == chosen:  # only the chosen command's module is imported
             add, runner = _resolve(command)
             add(child)

@@ -35,3 +35,28 @@ class InputError(UmxError):
     """The user's input or environment is not usable (exit 2): nothing was written."""
 
     exit_code = EXIT_INPUT
+
+
+_OS_REASONS = {
+    "ENOENT": "Datei nicht gefunden",
+    "EACCES": "keine Berechtigung",
+    "EPERM": "keine Berechtigung",
+    "EISDIR": "ist ein Ordner, keine Datei",
+    "ENOTDIR": "ein Teil des Pfads ist kein Ordner",
+    "ENOSPC": "kein Platz mehr auf dem Datenträger",
+    "EROFS": "Dateisystem nur lesbar",
+    "ELOOP": "zu viele symbolische Verweise",
+    "ENAMETOOLONG": "Name zu lang",
+}
+
+
+def file_reason(exc: BaseException) -> str:
+    """German reason of an OSError or UnicodeDecodeError (errno names from the C library)."""
+    import errno
+
+    if isinstance(exc, UnicodeDecodeError):
+        return f"kein UTF-8 (Byte {exc.start}: 0x{exc.object[exc.start]:02x})"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, "")
+        return _OS_REASONS.get(name, exc.strerror or str(exc))
+    return str(exc)

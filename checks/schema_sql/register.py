@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError, file_reason
 from umgebungsmatrix.facts import Facts
 
 from .boundary import Finding, Matrix
@@ -41,7 +41,7 @@ def _current(matrix: Matrix) -> tuple[str, SchemaSql | SchemaSyntaxError | OSErr
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        return shown, OSError(str(err))
+        return shown, OSError(file_reason(err))
     return shown, _parsed(text, shown)
 
 
@@ -120,8 +120,7 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise InputError(f"{shown}: Datei nicht lesbar: {reason}") from None
+        raise InputError(f"{shown}: Datei nicht lesbar: {file_reason(err)}") from None
     from .report import check_schema_text  # PostgreSQL only for this command, not for `make check`
 
     # SchemaSyntaxError is an InputError (exit 2)

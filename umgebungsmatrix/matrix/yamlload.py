@@ -175,8 +175,30 @@ def ambiguous(text: str, value_11: Any) -> str | None:
         return None
     return (
         f"„{text}“ ist mehrdeutig: YAML 1.1 liest {_shown(value_11)}, YAML 1.2 liest {_shown(value_12)}; "
-        f'in Anführungszeichen setzen ("{text}") oder eindeutig schreiben'
+        f'als Text gemeint: in Anführungszeichen setzen ("{text}"){_meant(text, value_11, value_12)}'
     )
+
+
+def _meant(text: str, value_11: Any, value_12: Any) -> str:
+    """The unambiguous spelling of the non-text meaning (same in YAML 1.1 and 1.2)."""
+    if isinstance(value_11, bool):
+        return f"; als Wahrheitswert gemeint: {'true' if value_11 else 'false'} schreiben"
+    if isinstance(value_11, int):
+        digits = text.lstrip("+-")
+        if digits[:1] == "0" and digits[1:].isdigit():  # 0755: octal in 1.1, decimal in 1.2
+            decimal = int(text, 10)
+            return f"; als Zahl gemeint: {decimal} (dezimal) oder {value_11} (oktal gelesen) schreiben"
+        return f"; als Zahl gemeint: {value_11} schreiben"
+    if isinstance(value_12, int) and not isinstance(value_12, bool):
+        return f"; als Zahl gemeint: {value_12} schreiben"
+    number = value_12 if isinstance(value_12, float) else value_11 if isinstance(value_11, float) else None
+    if number is not None and number == number and abs(number) != float("inf"):
+        spelled = repr(number)
+        mantissa, _, exponent = spelled.partition("e")
+        if "." not in mantissa:
+            spelled = f"{mantissa}.0" + (f"e{exponent}" if exponent else "")
+        return f"; als Zahl gemeint: {spelled} schreiben"
+    return ""
 
 
 def _shown(value: Any) -> str:
@@ -251,9 +273,23 @@ _YAML_PHRASES = {
 }
 
 
+_YAML_PATTERNS = (
+    (r"expected (.+?), but found (.+)", r"erwartet \1, gefunden \2"),
+    (r"expected (.+?), but got (.+)", r"erwartet \1, gefunden \2"),
+    (
+        r"found character (.+?) that cannot start any token",
+        r"Zeichen \1 darf hier nicht am Anfang stehen (Wert in Anführungszeichen setzen)",
+    ),
+    (r"while (?:scanning|parsing) (.+)", r"beim Lesen von \1"),
+)
+
+
 def german_yaml(exc: yaml.MarkedYAMLError) -> str:
     problem = exc.problem or str(exc)
     for english, german in _YAML_PHRASES.items():
         if problem.startswith(english):
             return german + problem[len(english) :]
+    for pattern, replacement in _YAML_PATTERNS:
+        if re.fullmatch(pattern, problem, flags=re.DOTALL):
+            return re.sub(pattern, replacement, problem, flags=re.DOTALL).replace(" or ", " oder ")
     return problem
