@@ -9,6 +9,7 @@ plain Python data from it ourselves so that we can
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,7 @@ def _meant(text: str, value_11: Any, value_12: Any) -> str:
     if isinstance(value_12, int) and not isinstance(value_12, bool):
         return f"; als Zahl gemeint: {value_12} schreiben"
     number = value_12 if isinstance(value_12, float) else value_11 if isinstance(value_11, float) else None
-    if number is not None and number == number and abs(number) != float("inf"):
+    if number is not None and math.isfinite(number):
         spelled = repr(number)
         mantissa, _, exponent = spelled.partition("e")
         if "." not in mantissa:
