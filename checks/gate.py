@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from umgebungsmatrix.artifacts import render_all
 from umgebungsmatrix.atomic import write_atomic
@@ -26,6 +27,18 @@ def no_arguments(_parser: argparse.ArgumentParser) -> None:
     pass
 
 
+def _remove_empty_parents(file: Path) -> None:
+    """Folders left empty by a deleted orphan (cloudrun/qa/ of a removed stage); never a top-level one."""
+    folder = file.parent
+    while ROOT not in (folder, folder.parent):
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            return
+        print(f"✓ gelöscht (leer): {folder.relative_to(ROOT).as_posix()}/")
+        folder = folder.parent
+
+
 def generate(_args: argparse.Namespace, facts: Facts) -> int:
     rendered = render_all(facts)
     changes = drift(rendered, ROOT)
@@ -33,6 +46,7 @@ def generate(_args: argparse.Namespace, facts: Facts) -> int:
         if item.wanted is None:
             (ROOT / item.path).unlink()
             print(f"✓ gelöscht (verwaist): {item.path}")
+            _remove_empty_parents(ROOT / item.path)
         else:
             write_atomic(ROOT / item.path, item.wanted)
             print(f"✓ geschrieben: {item.path}")
