@@ -50,12 +50,12 @@ def _jinja_literal(value: str) -> str:
     return "{% raw %}" + value + "{% endraw %}"
 
 
-def _odd_matrix() -> str:
-    """The small matrix plus one non-secret variable per odd value (written quoted in the matrix)."""
+def _odd_matrix(values: list[str] = ODD) -> str:
+    """The small matrix plus one non-secret variable ODD_<i> per value (written quoted in the matrix)."""
     import json
 
     extra = ""
-    for i, value in enumerate(ODD):
+    for i, value in enumerate(values):
         extra += (
             f"  ODD_{i}:\n    beschreibung: odd\n    dienste: [web, worker]\n"
             f"    wert: {json.dumps(_jinja_literal(value), ensure_ascii=False)}\n"
@@ -142,18 +142,6 @@ def test_odd_values_reach_compose_as_strings(odd, tmp_path, version):
 HOSTILE_ENV = [*ODD, 'a=b,c=$HOME ${X} $$ ü"q\\ x #k', "it's", "50%", "x y", "$$", "$X", "a\\b"]
 
 
-def _hostile_matrix() -> str:
-    import json
-
-    extra = ""
-    for i, value in enumerate(HOSTILE_ENV):
-        extra += (
-            f"  ODD_{i}:\n    beschreibung: odd\n    dienste: [web, worker]\n"
-            f"    wert: {json.dumps(_jinja_literal(value), ensure_ascii=False)}\n"
-        )
-    return KLEIN_MATRIX.read_text(encoding="utf-8").replace("  GRUSS:\n", extra + "  GRUSS:\n", 1)
-
-
 @pytest.mark.live
 def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
     """`cp .env.example .env`: a service that gets a value only through `env_file` (the Postgres
@@ -168,7 +156,7 @@ def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
     from umgebungsmatrix.artifacts import env_example
     from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 
-    facts = facts_of(_hostile_matrix(), DOCS)
+    facts = facts_of(_odd_matrix(HOSTILE_ENV), DOCS)
     rendered = render_all(facts)
     env_text = rendered[env_example.path(facts)]
     written = {i for i in range(len(HOSTILE_ENV)) if f"\nODD_{i}=" in env_text}
