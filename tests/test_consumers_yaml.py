@@ -174,6 +174,7 @@ TAG_SETS = [
 ]
 
 
+@pytest.mark.live  # gcloud's own reader runs in the SDK's Python (a process)
 def test_generated_files_read_the_same_everywhere():
     texts = _generated_yaml()
     assert len([f for f in texts if f.startswith("cloudrun/")]) >= 10

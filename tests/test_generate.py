@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import run_cli
+
+pytestmark = pytest.mark.live  # three CLI processes on a repository copy
 
 
 def _matrix(repo: Path) -> Path:
