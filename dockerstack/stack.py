@@ -25,17 +25,20 @@ The committed compose file keeps its documented ports.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import posixpath
 import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -71,6 +74,7 @@ class Container:
     state: str
     health: str | None  # None: no healthcheck
     ports: dict[int, tuple[str, int]]  # container port -> (host ip, host port)
+    env_names: frozenset[str] = frozenset()  # names of the variables the container runs with (image's and compose's)
 
     @property
     def ready(self) -> bool:
@@ -157,15 +161,31 @@ class ComposeRun:
 
     def argv(self, *args: str) -> list[str]:
         argv = [*self.compose.argv, "--project-name", self.project, "--project-directory", str(self.project_dir)]
+        argv += ["--env-file", str(self.workdir / self.facts.compose_stage.env_file)]
         for file in self.files():
             argv += ["-f", str(file)]
         return argv + list(args)
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        """The CLI's environment: the caller's, without COMPOSE_* and without the matrix variables
+        (Compose interpolates a variable from the shell before the env file: a developer's exported
+        DATABASE_URL must not replace the run's)."""
+        own = set(self.facts.matrix.variablen)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_") and k not in own}
         env.update({"COMPOSE_HTTP_TIMEOUT": "600", "DOCKER_CLIENT_TIMEOUT": "600"})
         env.update({image_env(name): ref for name, ref in (self.pinned or self.images).items()})
         return env
+
+    def config(self) -> dict[str, Any]:
+        """The config Compose resolves for this run, every profile enabled (StackFailed when it refuses)."""
+        profiles = sorted({s.profile for s in self.facts.compose_stage.services if s.profile})
+        args = [a for p in profiles for a in ("--profile", p)] if self.compose.major >= 2 else []
+        args += ["config", *(["--format", "json"] if self.compose.major >= 2 else [])]
+        done = subprocess.run(self.argv(*args), env=self.env(), capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise StackFailed(f"`compose config` schlug fehl (Exit {done.returncode}):\n{_indent(done.stderr.strip())}")
+        data = json.loads(done.stdout) if self.compose.major >= 2 else yaml.safe_load(done.stdout)
+        return data if isinstance(data, dict) else {}
 
     # -- lifecycle -------------------------------------------------------------
     def up(self) -> None:
@@ -233,6 +253,7 @@ class ComposeRun:
                 state["Status"],
                 (state.get("Health") or {}).get("Status"),
                 ports,
+                frozenset(item.split("=", 1)[0] for item in info["Config"].get("Env") or []),
             )
         return out
 

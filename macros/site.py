@@ -11,7 +11,7 @@ from typing import Any
 
 from mkdocs.exceptions import PluginError
 
-from umgebungsmatrix.artifacts import deploy_scripts, render_all
+from umgebungsmatrix.artifacts import compose_file, deploy_scripts, render_all
 from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, fence
 from umgebungsmatrix.errors import UmxError
 from umgebungsmatrix.facts import (
@@ -95,6 +95,7 @@ def define_env(env: Any) -> None:
     env.variables["plattform"] = facts.platform
     env.variables["stages"] = {s.id: s.model for s in facts.stages}
     env.variables["umx"] = facts
+    env.variables["compose_versionen"] = compose_file.TESTED_VERSIONS
 
     @env.macro
     def umgebungsmatrix_tabelle() -> str:
@@ -135,6 +136,12 @@ def define_env(env: Any) -> None:
         if name not in stage.values:
             raise PluginError(f"„{name}“ ist geheim oder wird in Stage {stage_id} von keinem Dienst gelesen")
         return stage.values[name]
+
+    @env.macro
+    def compose(*args: str, v1: bool = False) -> str:
+        """The compose command line from the repo root with `args`, e.g. `compose('up', '-d')` ->
+        `docker compose --env-file .env -f compose/docker-compose.yml up -d` (`v1=True`: docker-compose)."""
+        return compose_file.cli(facts.compose_stage, *args, v1=v1)
 
     @env.macro
     def ci_variablen(stage_id: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from conftest import ROOT, SEED_MATRIX, run_cli, snapshot
 
 from checks.compose.rules import compose_guardrails
 from checks.compose.schema import validate_text
-from umgebungsmatrix.artifacts import render_all
+from umgebungsmatrix.artifacts import compose_file, render_all
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
 
 ENV_EXAMPLE = ".env.example"
@@ -71,7 +73,16 @@ def _replace(text: str, old: str, new: str, count: int = 1) -> str:
     return text.replace(old, new, count)
 
 
-WEB_ENV = "    environment:\n      LANGFUSE_HOST"
+WEB_ENV = "      LANGFUSE_HOST: "  # first match: the web service
+
+
+def _set_first(text: str, var: str, value: str) -> str:
+    """The first `VAR: …` line of the compose text with a new value."""
+    out, count = re.subn(rf"^(      {var}): .*$", lambda m: f"{m.group(1)}: {value}", text, count=1, flags=re.M)
+    assert count == 1, var
+    return out
+
+
 BROKEN = [
     ("version-key", lambda t: "version: '3.8'\n" + t, "compose-ohne-version"),
     (
@@ -82,23 +93,32 @@ BROKEN = [
     ("wrong-type", lambda t: _replace(t, "interval: 5s", "interval: {sekunden: 5}"), "compose-schema"),
     (
         "literal-secret",
-        lambda t: _replace(t, WEB_ENV, "    environment:\n      REDIS_URL: redis://redis:6379/0\n      LANGFUSE_HOST"),
+        lambda t: _set_first(t, "REDIS_URL", "redis://redis:6379/0"),
         "compose-geheimnisse",
     ),
     (
         "password-in-url",
-        lambda t: _replace(
-            t, WEB_ENV, "    environment:\n      EXTRA_URL: postgresql://u:pw@db/x\n      LANGFUSE_HOST"
-        ),
+        lambda t: _replace(t, WEB_ENV, "      EXTRA_URL: postgresql://u:pw@db/x\n" + WEB_ENV),
         "compose-geheimnisse",
     ),
     (
-        "no-env-file",
+        "whole-env-file",
         lambda t: _replace(
-            t, "    command: [plattform-web]\n    env_file:\n      - ../.env\n", "    command: [plattform-web]\n"
+            t, "    command: [plattform-web]\n", "    command: [plattform-web]\n    env_file:\n      - ../.env\n"
         ),
+        "compose-minimalrechte",
+    ),
+    (
+        "secret-not-assigned",
+        lambda t: _replace(t, WEB_ENV, "      OPENAI_API_KEY: ${OPENAI_API_KEY?fehlt}\n" + WEB_ENV),
+        "compose-minimalrechte",
+    ),
+    (
+        "secret-missing",
+        lambda t: re.sub(r"^      DATABASE_URL: .*\n", "", t, count=1, flags=re.M),
         "compose-geheimnisse",
     ),
+    ("secret-other-name", lambda t: _set_first(t, "DATABASE_URL", "${REDIS_URL?fehlt}"), "compose-geheimnisse"),
     ("wrong-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion'"), "worker-queues"),
     ("extra-queue", lambda t: _replace(t, "'ingestion,agents'", "'ingestion,agents,bulk'"), "worker-queues"),
     ("migration-off", lambda t: _replace(t, "AUTO_MIGRATE: 'true'", "AUTO_MIGRATE: 'false'"), "migration-nur-lokal"),
@@ -246,12 +266,21 @@ def cli(request) -> list[str]:  # the tests that use it are marked live
     return argv
 
 
-def _config(cli: list[str], tmp_path: Path, compose_text: str, env_text: str, *extra: str):
+def documented(cli: list[str], stage, *args: str) -> list[str]:
+    """The command line the docs and the compose file's header give, run with this CLI."""
+    words = shlex.split(compose_file.cli(stage, *args, v1=cli == COMPOSE_CLIS["v1"]))
+    program = words[: len(cli)]
+    assert program == cli, (program, cli)
+    return words
+
+
+def _config(cli: list[str], tmp_path: Path, stage, compose_text: str, env_text: str, *extra: str):
+    """`config -q` exactly as documented, from a repo root with the compose file and `cp .env.example .env`."""
     (tmp_path / "compose").mkdir(exist_ok=True)
     (tmp_path / COMPOSE_FILE).write_text(compose_text, encoding="utf-8")
     (tmp_path / ".env").write_text(env_text, encoding="utf-8")  # temporary copy of .env.example, never in the repo
     return subprocess.run(
-        [*cli, "-f", str(tmp_path / COMPOSE_FILE), *extra, "config", "-q"],
+        documented(cli, stage, *extra, "config", "-q"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -261,18 +290,107 @@ def _config(cli: list[str], tmp_path: Path, compose_text: str, env_text: str, *e
 
 @pytest.mark.live
 @pytest.mark.parametrize("extra", [(), ("--profile", "langfuse")], ids=["standard", "langfuse"])
-def test_compose_cli_accepts_generated_file(cli, tmp_path, rendered, extra):
+def test_compose_cli_accepts_generated_file(cli, tmp_path, matrix, rendered, extra):
     had_env = (ROOT / ".env").exists()
-    done = _config(cli, tmp_path, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE], *extra)
+    done = _config(cli, tmp_path, matrix.compose_stage, rendered[COMPOSE_FILE], rendered[ENV_EXAMPLE], *extra)
     assert done.returncode == 0, done.stderr
     assert (ROOT / ".env").exists() == had_env
 
 
 @pytest.mark.live
-def test_compose_cli_rejects_broken_file(cli, tmp_path, rendered):
+def test_compose_cli_rejects_broken_file(cli, tmp_path, matrix, rendered):
     broken = _replace(
         rendered[COMPOSE_FILE],
         "      litellm:\n        condition: service_healthy\n\n  worker",
         "      nirgendwo:\n        condition: service_healthy\n\n  worker",
     )
-    assert _config(cli, tmp_path, broken, rendered[ENV_EXAMPLE]).returncode != 0
+    assert _config(cli, tmp_path, matrix.compose_stage, broken, rendered[ENV_EXAMPLE]).returncode != 0
+
+
+@pytest.mark.live
+def test_without_env_file_compose_stops_with_the_german_hint(cli, tmp_path, rendered):
+    """Forgetting `--env-file .env` (Compose would look next to the compose file) is a clear stop, not empty secrets."""
+    (tmp_path / "compose").mkdir()
+    (tmp_path / COMPOSE_FILE).write_text(rendered[COMPOSE_FILE], encoding="utf-8")
+    (tmp_path / ".env").write_text(rendered[ENV_EXAMPLE], encoding="utf-8")
+    done = subprocess.run(
+        [*cli, "-f", COMPOSE_FILE, "config", "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "fehlt in .env (Vorlage .env.example); Start mit --env-file .env" in done.stderr, done.stderr
+
+
+def resolved_config(cli: list[str], tmp_path: Path, compose_text: str, stage, values: dict[str, str]) -> dict:
+    """The config Compose resolves (all profiles) from the documented command, with `values` as .env."""
+    (tmp_path / "compose").mkdir(exist_ok=True)
+    (tmp_path / COMPOSE_FILE).write_text(compose_text, encoding="utf-8")
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    profiles = sorted({s.profile for s in stage.services if s.profile})
+    v2 = cli == COMPOSE_CLIS["v2"]
+    args = [a for p in profiles for a in ("--profile", p)] if v2 else []
+    done = subprocess.run(
+        documented(cli, stage, *args, "config", *(["--format", "json"] if v2 else [])),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    import yaml
+
+    return json.loads(done.stdout) if v2 else yaml.safe_load(done.stdout)
+
+
+@pytest.mark.live
+def test_each_service_sees_exactly_its_matrix_variables(cli, tmp_path, matrix, rendered):
+    """Least privilege, proven by the resolved config: every service gets exactly the variables the matrix
+    assigns to its kind (secrets with the value from .env), plus its image's interface, and no other secret."""
+    from checks.compose.resolved import least_privilege_findings
+
+    stage = matrix.compose_stage
+    values = {name: f"wert-{name.lower()}" for name in matrix.matrix.variablen}
+    config = resolved_config(cli, tmp_path, rendered[COMPOSE_FILE], stage, values)
+    assert least_privilege_findings(matrix, config, values) == []
+    for service in stage.services:
+        env = config["services"][service.name].get("environment") or {}
+        own = {e.name for e in service.env}
+        assert set(env) - set(compose_file.IMAGE_INTERFACE_ENV) == own, service.name
+        for name in service.secret_names:
+            assert env[name] == values[name]
+    postgres = stage.of_role("postgres")[0].name
+    assert "OPENAI_API_KEY" not in config["services"][postgres]["environment"]
+
+
+@pytest.mark.live
+def test_least_privilege_check_fails_on_a_blanket_env_file(cli, tmp_path, matrix, rendered):
+    """The old shape (every service reads all of ../.env) is what the check must refuse."""
+    from checks.compose.resolved import least_privilege_findings
+
+    stage = matrix.compose_stage
+    postgres = stage.of_role("postgres")[0].name
+    broken = _replace(
+        rendered[COMPOSE_FILE],
+        "    image: pgvector/pgvector:pg16\n",
+        "    image: pgvector/pgvector:pg16\n    env_file:\n      - ../.env\n",
+    )
+    values = {name: f"wert-{name.lower()}" for name in matrix.matrix.variablen}
+    found = least_privilege_findings(matrix, resolved_config(cli, tmp_path, broken, stage, values), values)
+    assert any(
+        f.rule == "compose-minimalrechte" and "OPENAI_API_KEY" in f.message and postgres in f.message for f in found
+    )
+    assert all("wert-" not in f.message for f in found)
+
+
+def test_header_names_the_compose_versions_ci_tests(rendered):
+    text = rendered[COMPOSE_FILE]
+    for version in compose_file.TESTED_VERSIONS.values():
+        assert version in text.split("services:", 1)[0]
+
+
+@pytest.mark.live
+def test_tested_versions_are_the_installed_ones(cli):
+    """The header's claim follows CI: the installed CLI is the version the header names."""
+    done = subprocess.run([*cli, "version", "--short"], capture_output=True, text=True, timeout=60)
+    version = done.stdout.strip().lstrip("v")
+    key = "v2" if cli == COMPOSE_CLIS["v2"] else "v1"
+    assert version.startswith(compose_file.TESTED_VERSIONS[key] + "."), (version, compose_file.TESTED_VERSIONS)

@@ -243,9 +243,16 @@ def test_docker_stack_passes_every_check_and_leaves_nothing(docker, compose):
         if REQUIRED:
             pytest.fail(f"REQUIRE_DOCKER=1, aber Compose {compose} fehlt (.ci/docker-engine start installiert beide)")
         pytest.skip(f"Compose {compose} nicht installiert")
-    done = cli("--json", env={engine.COMPOSE_ENV: compose})
+    # a developer's shell with the matrix's variables exported must not reach the run (Compose
+    # would interpolate them before the run's env file)
+    shell = dict.fromkeys(
+        ("DATABASE_URL", "REDIS_URL", "POSTGRES_PASSWORD"), "postgresql://falsch:falsch@nirgendwo:1/x"
+    )
+    done = cli("--json", env={engine.COMPOSE_ENV: compose, **shell})
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     assert f"({compose})" in done.stderr
+    assert "config: jeder Dienst bekommt genau seine Variablen aus der Matrix" in done.stderr
+    assert "Container laufen nur mit ihren eigenen Geheimnissen" in done.stderr
     report = json.loads(done.stdout)
     assert {p["id"] for p in report["pruefungen"]} == {c[0] for c in live_checks.CHECKS}
     assert all(p["status"] == OK for p in report["pruefungen"]), done.stdout

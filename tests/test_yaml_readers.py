@@ -109,7 +109,7 @@ def test_odd_values_reach_compose_as_strings(odd, tmp_path, version):
     import subprocess
 
     import yaml
-    from test_compose import COMPOSE_CLIS, compose_works
+    from test_compose import COMPOSE_CLIS, compose_works, documented
 
     from umgebungsmatrix.artifacts import env_example
     from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
@@ -123,7 +123,7 @@ def test_odd_values_reach_compose_as_strings(odd, tmp_path, version):
     (tmp_path / odd.compose_stage.env_file).write_text(rendered[env_example.path(odd)], encoding="utf-8")
     extra = ["--format", "json"] if version == "v2" else []
     done = subprocess.run(
-        [*argv, "-f", str(tmp_path / COMPOSE_FILE), "config", *extra],
+        documented(argv, odd.compose_stage, "config", *extra),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -144,14 +144,15 @@ HOSTILE_ENV = [*ODD, 'a=b,c=$HOME ${X} $$ ü"q\\ x #k', "it's", "50%", "x y", "$
 
 @pytest.mark.live
 def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
-    """`cp .env.example .env`: a service that gets a value only through `env_file` (the Postgres
-    container), and a shell that sources the file, see the matrix's value exactly; a value no reader
-    can take literally is left out of the file (the compose file sets it for the services that read it)."""
+    """`cp .env.example .env`: what Compose interpolates from the env file (the way every secret reaches
+    its services: `${NAME?…}` with `--env-file .env`), and a shell that sources the file, see the matrix's
+    value exactly; a value no reader can take literally is left out of the file (the compose file sets it
+    for the services that read it)."""
     import json
     import subprocess
 
     import yaml
-    from test_compose import COMPOSE_CLIS, compose_works
+    from test_compose import COMPOSE_CLIS, compose_works, documented
 
     from umgebungsmatrix.artifacts import env_example
     from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
@@ -162,7 +163,13 @@ def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
     written = {i for i in range(len(HOSTILE_ENV)) if f"\nODD_{i}=" in env_text}
     assert written and len(written) < len(HOSTILE_ENV)  # the `'` and `${` values are left out
     (tmp_path / "compose").mkdir()
-    (tmp_path / COMPOSE_FILE).write_text(rendered[COMPOSE_FILE], encoding="utf-8")
+    # a probe service that takes each written value the way the generated file takes a secret
+    probe = {
+        "services": {
+            "probe": {"image": "x", "environment": {f"ODD_{i}": f"${{ODD_{i}?fehlt}}" for i in sorted(written)}}
+        }
+    }
+    (tmp_path / COMPOSE_FILE).write_text(yaml.safe_dump(probe), encoding="utf-8")
     (tmp_path / facts.compose_stage.env_file).write_text(env_text, encoding="utf-8")
     shell = (
         "set -a; . ./"
@@ -172,13 +179,12 @@ def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
     )
     sourced = subprocess.run(["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert sourced.stdout.split("\0")[:-1] == [HOSTILE_ENV[i] for i in sorted(written)]
-    postgres = facts.compose_stage.of_role("postgres")[0].name
     for version, argv in COMPOSE_CLIS.items():
         if not compose_works(argv):
             continue
         extra = ["--format", "json"] if version == "v2" else []
         done = subprocess.run(
-            [*argv, "-f", str(tmp_path / COMPOSE_FILE), "config", *extra],
+            documented(argv, facts.compose_stage, "config", *extra),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -187,7 +193,7 @@ def test_env_example_values_read_the_same_by_compose_v1_v2_and_bash(tmp_path):
         assert done.returncode == 0, (version, done.stderr)
         assert "variable is not set" not in done.stderr, (version, done.stderr)
         config = json.loads(done.stdout) if version == "v2" else yaml.safe_load(done.stdout)
-        env = config["services"][postgres].get("environment") or {}
+        env = config["services"]["probe"].get("environment") or {}
         for i in sorted(written):
             # `config` prints `$` doubled (its own escape); undo it to get what the container sees
             assert str(env[f"ODD_{i}"]).replace("$$", "$") == HOSTILE_ENV[i], (version, i, env[f"ODD_{i}"])

@@ -14,7 +14,6 @@ from typing import Any
 
 from umgebungsmatrix.artifacts import env_example, render_all
 from umgebungsmatrix.artifacts.compose_file import PATH as COMPOSE_FILE
-from umgebungsmatrix.artifacts.compose_file import env_file_ref
 from umgebungsmatrix.facts import ComposeService, ComposeStage, Facts
 from umgebungsmatrix.matrix.model import Matrix
 
@@ -180,35 +179,51 @@ def _command(svc: dict[str, Any]) -> list[str]:
 
 @rule
 def secrets_only_from_env_file(ctx: Ctx) -> Iterator[Finding]:
+    """Least privilege: no service reads the whole env file; a secret appears only in the services
+    the matrix assigns it to, and only as `${NAME?…}` (interpolated from the env file, never a value)."""
     doc = ctx.doc("secrets")
-    env_rel = env_file_ref(ctx.stage)
     for name, svc in ctx.services.items():
         art = ctx.kinds.get(name)
         env = ctx.env(name)
+        if svc.get("env_file"):
+            yield Finding(
+                "compose-minimalrechte",
+                f"{name}: env_file gibt dem Dienst alle Variablen der env-Datei; "
+                "jeder Dienst bekommt nur seine Variablen unter environment:",
+                ctx.where("services", name, "env_file"),
+                doc,
+            )
         for var, variable in ctx.matrix.variablen.items():
             if not variable.geheim:
                 continue
             consumer = art is None or art in variable.dienste
             value = env.get(var)
-            if var in env and value not in (None, "") and not INTERPOLATION.match(str(value)):
+            match = INTERPOLATION.match(str(value)) if value is not None else None
+            if var in env and value not in (None, "") and not match:
                 yield Finding(
                     "compose-geheimnisse",
-                    f"{name}: {var} ist geheim und darf hier "
-                    "keinen Wert haben (nur über env_file oder ${" + var + "})",
+                    f"{name}: {var} ist geheim und darf hier keinen Wert haben (nur ${{{var}?…}} aus der env-Datei)",
                     ctx.where("services", name, "environment", var),
                     doc,
                 )
-            elif consumer and art is not None and env_rel not in _env_files(svc):
+            elif var in env and not consumer:
+                yield Finding(
+                    "compose-minimalrechte",
+                    f"{name}: bekommt das Geheimnis {var}, das die Matrix ihm nicht zuweist "
+                    f"(variablen.{var}.dienste: {', '.join(variable.dienste)})",
+                    ctx.where("services", name, "environment", var),
+                    doc,
+                )
+            elif consumer and art is not None and (match is None or match.group(1) != var):
                 yield Finding(
                     "compose-geheimnisse",
-                    f"{name} liest {var}, hat aber kein env_file {env_rel}",
+                    f"{name} liest {var}, hat es aber nicht als ${{{var}?…}} unter environment:",
                     ctx.where("services", name),
                     doc,
                 )
-                break
         for var, value in env.items():
-            match = URL_PASSWORD.search(str(value or ""))
-            if match and not match.group(1).startswith(("<", "${")):
+            url = URL_PASSWORD.search(str(value or ""))
+            if url and not url.group(1).startswith(("<", "${")):
                 yield Finding(
                     "compose-geheimnisse",
                     f"{name}: {var} enthält ein Passwort in einer URL (Wert nicht angezeigt)",
@@ -216,12 +231,6 @@ def secrets_only_from_env_file(ctx: Ctx) -> Iterator[Finding]:
                     doc,
                 )
     yield from _env_example_secrets(ctx, doc)
-
-
-def _env_files(svc: dict[str, Any]) -> list[str]:
-    raw = svc.get("env_file")
-    items = raw if isinstance(raw, list) else [raw]
-    return [str(i.get("path") if isinstance(i, dict) else i) for i in items if i]
 
 
 def _env_example_secrets(ctx: Ctx, doc: str) -> Iterator[Finding]:

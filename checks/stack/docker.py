@@ -26,7 +26,9 @@ from dockerstack.engine import DockerFailed, DockerUnavailable
 from dockerstack.images import BuildFailed
 from dockerstack.run_override import HOSTILE_TAIL
 from dockerstack.stack import ComposeRun, Container, StackFailed, sweep
+from umgebungsmatrix.artifacts.offline_override import STANDIN_HEALTH_ENV
 
+from ..compose.resolved import least_privilege_findings
 from ..env_file import env_file_findings, parse_env
 from . import clients
 from .appcmd import SCHEMA_FILE_ENV
@@ -92,6 +94,7 @@ class DockerProvider(Provider):
             schema_env=SCHEMA_FILE_ENV,
             schema_services=schema_services,
         )
+        self._check_resolved_config(self.run)
         started = time.perf_counter()
         self.run.up()
         self.timings["compose_up"] = time.perf_counter() - started
@@ -112,6 +115,7 @@ class DockerProvider(Provider):
         run = self.run
         assert run is not None
         found = run.containers()
+        self._check_container_secrets(found)
         self._check_env_file(run)
         secrets = _env_values(run.env_text)
         inner_db, inner_redis = secrets[self.plan.database_url_env], secrets[self.plan.redis_url_env]
@@ -140,6 +144,28 @@ class DockerProvider(Provider):
             psql=pg_bin() / "psql",
             admin_database_url=database_url.rsplit("/", 1)[0] + "/postgres",
         )
+
+    def _check_resolved_config(self, run: ComposeRun) -> None:
+        """Least privilege as Compose resolves it: each service gets exactly its matrix variables."""
+        problems = least_privilege_findings(
+            self.plan.facts, run.config(), _env_values(run.env_text), allowed=(SCHEMA_FILE_ENV, STANDIN_HEALTH_ENV)
+        )
+        if problems:
+            raise StackError("✗ Compose-Konfiguration: " + "; ".join(p.message for p in problems))
+        self.progress(f"✓ {run.compose} config: jeder Dienst bekommt genau seine Variablen aus der Matrix")
+
+    def _check_container_secrets(self, found: dict[str, Container]) -> None:
+        """No running container holds a secret the matrix does not assign to its service."""
+        stage = self.plan.facts.compose_stage
+        secrets = set(self.plan.facts.secret_names())
+        for service in stage.services:
+            container = found.get(service.name)
+            if container is None:
+                continue
+            extra = sorted((container.env_names & secrets) - set(service.secret_names))
+            if extra:
+                raise StackError(f"✗ Container {service.name} läuft mit fremden Geheimnissen: {', '.join(extra)}")
+        self.progress(f"✓ {len(found)} Container laufen nur mit ihren eigenen Geheimnissen")
 
     def _check_env_file(self, run: ComposeRun) -> None:
         """The run's env file passes the .env check: its password (with URL delimiters) is percent-encoded

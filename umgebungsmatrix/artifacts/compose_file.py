@@ -1,16 +1,24 @@
 """compose/docker-compose.yml: the compose stage as a Compose Specification file.
 
 Everything comes from the facts of the compose stage: images, commands,
-ports, the env file for secrets, non-secret values, healthchecks, start
-order, volumes. Literal `$` is escaped as `$$` (Compose interpolates `$`);
-only the image override `${WEB_IMAGE:-…}:${IMAGE_TAG:-…}` is an intended
-interpolation (not nested: docker-compose v1 cannot interpolate that).
+ports, secrets, non-secret values, healthchecks, start order, volumes.
+
+Least privilege: no service reads the whole env file (`env_file:`). Each
+service lists exactly the variables the matrix assigns to it (`dienste:`):
+non-secret values literally, secrets as `${NAME?…}`, interpolated by Compose
+from the env file given with `--env-file .env` (see `cli()`); a missing
+variable stops Compose with the German hint in the `?` message.
+
+Literal `$` is escaped as `$$` (Compose interpolates `$`); the intended
+interpolations are the secrets and the image override
+`${WEB_IMAGE:-…}:${IMAGE_TAG:-…}` (not nested: docker-compose v1 cannot
+interpolate that).
 Spec: https://github.com/compose-spec/compose-spec/blob/main/spec.md
+(interpolation: spec.md#interpolation, `${VAR?err}`).
 """
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from ..facts import ComposeService, ComposeStage, Facts
@@ -22,8 +30,13 @@ PATH = "compose/docker-compose.yml"
 OUTPUTS = (PATH,)
 # Environment interface of third-party images (not platform facts):
 POSTGRES_IMAGE_ENV = ("POSTGRES_USER", "POSTGRES_DB")  # the postgres image creates user and database
-# Langfuse v2 entrypoint: builds DATABASE_URL from these when DATABASE_URL is empty.
-LANGFUSE_DB_ENV = ("DATABASE_URL", "DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_NAME")
+# Langfuse v2 entrypoint: builds DATABASE_URL from these when DATABASE_URL is unset.
+LANGFUSE_DB_ENV = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_NAME")
+# Variables a service gets that are not matrix variables: the interface of third-party images.
+IMAGE_INTERFACE_ENV = POSTGRES_IMAGE_ENV + LANGFUSE_DB_ENV
+# The Compose versions CI runs the Docker stack check with (.ci/docker-engine installs both;
+# tests/test_compose.py compares this with the installed CLIs).
+TESTED_VERSIONS = {"v2": "2.26", "v1": "1.29"}
 
 
 def esc(text: str) -> str:
@@ -49,23 +62,37 @@ def image(facts: Facts, stage: ComposeStage, service: ComposeService) -> str:
     )
 
 
-def env_file_ref(stage: ComposeStage) -> str:
-    """The env file as seen from the compose file's folder (`../.env`)."""
-    return posixpath.relpath(stage.env_file, posixpath.dirname(PATH))
+def cli(stage: ComposeStage, *args: str, v1: bool = False) -> str:
+    """The command line from the repo root, e.g. `docker compose --env-file .env -f compose/docker-compose.yml up -d`.
+
+    `--env-file` is relative to the working directory in Compose v2 and v1.29
+    (without it, Compose would look for the env file next to the compose file).
+    `v1=True` spells it `docker-compose …`.
+    """
+    program = "docker-compose" if v1 else "docker compose"
+    return " ".join((program, "--env-file", stage.env_file, "-f", PATH, *args))
+
+
+def secret_reference(stage: ComposeStage, name: str) -> str:
+    """`${NAME?…}`: interpolated from the env file; unset stops Compose with a German hint (no `}` or `$`)."""
+    env = stage.env_file
+    hint = f"fehlt in {env} (Vorlage {env}.example); Start mit --env-file {env}"
+    return f"${{{name}?{hint}}}"
 
 
 def environment(facts: Facts, stage: ComposeStage, service: ComposeService) -> dict[str, str]:
-    """What the compose file sets under `environment:` (escaped)."""
+    """What the compose file sets under `environment:` (escaped): exactly the service's matrix
+    variables (secrets as `${NAME?…}`), plus the interface variables of a third-party image."""
+    interface: dict[str, str] = {}
     if service.role == "postgres":
         assert service.db_user is not None and service.db_name is not None
-        return dict(zip(POSTGRES_IMAGE_ENV, (esc(service.db_user), esc(service.db_name))))
-    env = {e.name: esc(e.value or "") for e in service.env if not e.secret}
+        interface = dict(zip(POSTGRES_IMAGE_ENV, (esc(service.db_user), esc(service.db_name))))
     if service.name == stage.langfuse_server and stage.langfuse_database:
         db = stage.service(stage.langfuse_database)
-        # Empty DATABASE_URL hides the platform's URL from the env file; the password comes from the env file.
-        values = ("", f"{db.name}:{db.port}", db.db_user or "", db.db_name or "")
-        env = {**dict(zip(LANGFUSE_DB_ENV, map(esc, values))), **env}
-    return env
+        values = (f"{db.name}:{db.port}", db.db_user or "", db.db_name or "")
+        interface = dict(zip(LANGFUSE_DB_ENV, map(esc, values)))
+    own = {e.name: secret_reference(stage, e.name) if e.secret else esc(e.value or "") for e in service.env}
+    return {**interface, **own}
 
 
 def probe(stage: ComposeStage, service: ComposeService) -> list[str] | None:
@@ -101,8 +128,6 @@ def service_entry(facts: Facts, stage: ComposeStage, service: ComposeService) ->
     out["image"] = image(facts, stage, service)
     if service.command:
         out["command"] = Flow(esc(part) for part in service.command)
-    if service.secret_names:
-        out["env_file"] = [env_file_ref(stage)]
     env = environment(facts, stage, service)
     if env:
         out["environment"] = env
@@ -136,12 +161,18 @@ def render(facts: Facts) -> dict[str, str]:
     stage = facts.compose_stage
     env = stage.env_file
     profiles = sorted({s.profile for s in stage.services if s.profile})
+    tested = " und ".join(
+        f"docker compose {TESTED_VERSIONS['v2']}" if v == "v2" else f"docker-compose {TESTED_VERSIONS['v1']}"
+        for v in TESTED_VERSIONS
+    )
     intro = [
         "",
-        f"{stage.name}: Compose-Specification-Format (ohne version:), für docker compose v2",
-        f"und docker-compose v1.29. Geheimnisse kommen nur aus {env} (Vorlage:",
-        f"{env}.example). Starten im Repo-Wurzelverzeichnis:",
-        f"  docker compose -f {PATH} up -d",
-        *(f"  docker compose -f {PATH} --profile {p} up -d   # mit {p}" for p in profiles),
+        f"{stage.name}: Compose-Specification-Format (ohne version:),",
+        f"getestet mit {tested}.",
+        "Jeder Dienst bekommt nur die Variablen, die ihm die Matrix zuweist; Geheimnisse",
+        f"kommen nur aus {env} (Vorlage: {env}.example). Starten im Repo-Wurzelverzeichnis:",
+        f"  {cli(stage, 'up', '-d')}",
+        *(f"  {cli(stage, '--profile', p, 'up', '-d')}   # mit {p}" for p in profiles),
+        f"docker-compose v1: dieselben Argumente, z. B. {cli(stage, 'up', '-d', v1=True)}",
     ]
     return {PATH: header("#", tuple(intro)) + "\n" + dump(document(facts), blank_lines=2)}

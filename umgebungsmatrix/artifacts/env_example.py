@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..facts import Facts
+from . import compose_file
 from .common import header
 from .compose_file import PATH as COMPOSE_PATH
 
@@ -82,13 +83,15 @@ def render(facts: Facts) -> dict[str, str]:
         f"# jedes „{SECRET_MARK}“ den echten Wert schreiben. Geheime Werte bleiben hier",
         "# absichtlich leer: ein vergessener Wert bricht den Start mit klarer Meldung ab,",
         f"# statt mit einem Platzhalter als Passwort zu laufen. {env} nie einchecken.",
+        f"# Start: {compose_file.cli(stage, 'up', '-d')}",
+        "# Jeder Dienst bekommt nur die Variablen, die ihm die Matrix zuweist (Zeile „Dienste“).",
         "",
         "# ---- Geheim: nur in der env-Datei, nie in der Compose-Datei ----",
         "",
     ]
     tail = [
         "# ---- Nicht geheim: Werte aus der Matrix ----",
-        f"# {COMPOSE_PATH} setzt dieselben Werte direkt (sie haben dort Vorrang);",
+        f"# {COMPOSE_PATH} setzt diese Werte selbst (nicht aus dieser Datei);",
         "# hier stehen sie für Programme, die ohne Compose auf dem Rechner laufen.",
         "",
     ]

@@ -84,6 +84,11 @@ class Page:
         name = Path(path).name
         return f'[{text or name}]({target}){{ download="{name}" }}'
 
+    def compose(self, *args: str, v1: bool = False) -> str:
+        """The compose command line of the compose stage (compose_file.cli)."""
+        assert isinstance(self.stage, ComposeStage)
+        return compose_file.cli(self.stage, *args, v1=v1)
+
     def file_block(self, path: str) -> str:
         suffix = Path(path).suffix or Path(path).name
         return fence(self.files[path], LANGUAGES.get(suffix, "text"), path)
