@@ -286,15 +286,23 @@ BROKEN_REALITIES = (
 
 
 @docker_only
+@pytest.mark.parametrize("compose", ["v2", "v1"])
 @pytest.mark.parametrize("case", BROKEN_REALITIES)
-def test_broken_realities_fail_under_docker_too(docker, case, live, matrix, monkeypatch):
+def test_broken_realities_fail_under_docker_too(docker, case, compose, live, matrix, monkeypatch):
+    """The same broken realities fail under both Compose CLIs."""
     from checks.stack.docker import DockerProvider
 
+    if not compose_installed(compose):
+        if REQUIRED:
+            pytest.fail(f"REQUIRE_DOCKER=1, aber Compose {compose} fehlt (.ci/docker-engine start installiert beide)")
+        pytest.skip(f"Compose {compose} nicht installiert")
+    monkeypatch.setenv(engine.COMPOSE_ENV, compose)
     test = getattr(embedded_cases, case)
     plan = build_plan(live)
     provider = DockerProvider(plan, quiet)
     with provider as endpoints:
         assert provider.run is not None
+        assert provider.run.compose.major == int(compose[1])
         project = provider.run.project
         available = {"stack": endpoints, "matrix": matrix, "plan": plan, "monkeypatch": monkeypatch}
         test(**{name: available[name] for name in inspect.signature(test).parameters})
