@@ -164,12 +164,29 @@ def _facts(args: argparse.Namespace):
     return load()
 
 
+WARNING_COMMANDS = ("validate", "check", "generate")  # commands that say what is about to go stale
+
+
+def _warn(facts: object) -> None:
+    """German warnings of a valid matrix (e.g. an ended QA window), one per line on stderr."""
+    from datetime import datetime, timezone
+
+    from .facts import Facts, warnings
+
+    assert isinstance(facts, Facts)
+    for line in warnings(facts, datetime.now(timezone.utc).date()):
+        print(f"Warnung: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, runners = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return runners[args.befehl](args, _facts(args))
+        facts = _facts(args)
+        if args.befehl in WARNING_COMMANDS:
+            _warn(facts)
+        return runners[args.befehl](args, facts)
     except UmxError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from umgebungsmatrix.artifacts.deploy_scripts import ENV_VARS, MANIFEST, script_path
+from umgebungsmatrix.artifacts.deploy_scripts import AUTH_FLAGS, ENV_VARS, MANIFEST, script_path
 from umgebungsmatrix.artifacts.shell import join_list, split_dict, split_list
 from umgebungsmatrix.facts import Facts
 from umgebungsmatrix.matrix.rules import RESERVED_ENV
@@ -257,7 +257,8 @@ def _compare(manifest: Manifest, command: Command, env_call: Command | None = No
             yield f"{flag} ergibt für gcloud {split_list(actual[flag])}, im Manifest {split_list(value)}"
         elif flag not in LIST_FLAGS and actual[flag] != value:
             yield f"{flag} ist „{actual[flag]}“, im Manifest „{value}“"
-    for flag in sorted(set(actual) - set(expected) - {"--set-env-vars", "--wait"}):
+    # who may invoke is IAM, not part of the manifest: the access guardrail checks these flags
+    for flag in sorted(set(actual) - set(expected) - {"--set-env-vars", "--wait", *AUTH_FLAGS}):
         yield f"Befehl setzt {flag}, das Manifest nicht"
     want = split_dict(expected.get("--set-env-vars", ""))
     have = _actual_env(command, env_call)
@@ -292,22 +293,25 @@ def check_deploy_commands(facts: Facts, artifacts: Artifacts) -> list[Finding]:
 
 
 def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_path: str) -> list[Finding]:
+    """Each `gcloud run deploy` reproduces its manifest. A target may have several (the two sides of a
+    QA-window branch); each takes $ENV_VARS from the env_vars call of its own step."""
     out = []
-    deploys: dict[tuple[str, str], Command] = {}
-    env_calls: dict[int, Command] = {}  # deploy line -> the env_vars call right before it
+    deploys: dict[tuple[str, str], list[Command]] = {}
+    env_calls: dict[int, Command] = {}  # deploy line -> the env_vars call of its step
     last_env: Command | None = None
+    last_target: str | None = None  # the target that used last_env (another target must not reuse it)
     for cmd in cmds:
         if cmd.argv[:1] == ["env_vars"]:
-            last_env = cmd
+            last_env, last_target = cmd, None
         elif cmd.verb == "deploy":
-            deploys[(cmd.noun, cmd.target)] = cmd
-            if last_env is not None:
+            deploys.setdefault((cmd.noun, cmd.target), []).append(cmd)
+            if last_env is not None and last_target in (None, cmd.target):
                 env_calls[cmd.line] = last_env
-            last_env = None
+                last_target = cmd.target
     for manifest in stage_manifests:
         noun = "jobs" if manifest.kind == "Job" else "services"
-        command = deploys.pop((noun, manifest.name), None)
-        if command is None:
+        found = deploys.pop((noun, manifest.name), None)
+        if not found:
             out.append(
                 Finding(
                     "deploy-befehle",
@@ -317,24 +321,26 @@ def _flag_parity(stage_manifests: list[Manifest], cmds: list[Command], script_pa
                 )
             )
             continue
-        for message in _compare(manifest, command, env_calls.get(command.line)):
+        for command in found:
+            for message in _compare(manifest, command, env_calls.get(command.line)):
+                out.append(
+                    Finding(
+                        "deploy-befehle",
+                        f"{manifest.name}: {message}",
+                        f"{script_path}:{command.line}",
+                        f"{DOC}#deploy-befehle",
+                    )
+                )
+    for (_noun, name), found in deploys.items():
+        for command in found:
             out.append(
                 Finding(
                     "deploy-befehle",
-                    f"{manifest.name}: {message}",
+                    f"Deploy-Befehl für {name} ohne Manifest",
                     f"{script_path}:{command.line}",
                     f"{DOC}#deploy-befehle",
                 )
             )
-    for (_noun, name), command in deploys.items():
-        out.append(
-            Finding(
-                "deploy-befehle",
-                f"Deploy-Befehl für {name} ohne Manifest",
-                f"{script_path}:{command.line}",
-                f"{DOC}#deploy-befehle",
-            )
-        )
     return out
 
 

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from umgebungsmatrix.artifacts.cloudrun_manifests import OUT_DIR
-from umgebungsmatrix.artifacts.deploy_scripts import script_path
+from umgebungsmatrix.artifacts.deploy_scripts import AUTH_FLAGS, script_path
 from umgebungsmatrix.facts import CloudService, Facts
+from umgebungsmatrix.matrix.model import PUBLIC_MEMBERS
 
 from ..findings import Finding
 from .parsed import Manifest, argv, commands, containers, get, manifests
@@ -276,6 +277,53 @@ def production_ingress(facts: Facts, artifacts: Artifacts) -> list[Finding]:
     return out
 
 
+def access(facts: Facts, artifacts: Artifacts) -> list[Finding]:
+    """Who may invoke (matrix `zugriff`), read back from each deploy.sh: every `gcloud run deploy` states its
+    authentication; public only where the matrix allows it (never in production, never workers/beat/jobs);
+    each invoker is bound; every service not public for good has a `nicht_oeffentlich` step."""
+    rule, out = "zugriff", []
+    for stage in facts.cloud_stages:
+        path = script_path(stage)
+        text = artifacts.get(path)
+        if text is None:
+            continue
+        by_name = {s.name: s for s in stage.resources}
+        cmds = commands(text)
+        for cmd in cmds:
+            if cmd.argv[:2] != ["gcloud", "run"] or cmd.target not in by_name:
+                continue
+            service, where = by_name[cmd.target], f"{path}:{cmd.line}"
+            public_ok = service.access.ever_public and not stage.production
+            if cmd.verb == "deploy" and cmd.noun == "services":
+                flags = [a for a in cmd.argv if a.split("=", 1)[0] in AUTH_FLAGS]
+                if len(flags) != 1:
+                    out.append(
+                        _at(rule, f"{service.name}: gcloud run deploy ohne ausdrückliche Authentifizierung "
+                            "(--no-allow-unauthenticated)", where)
+                    )  # fmt: skip
+                elif flags[0] == AUTH_FLAGS[0] and not public_ok:
+                    out.append(
+                        _at(rule, f"{service.name}: --allow-unauthenticated, die Matrix erlaubt das nicht", where)
+                    )
+            if cmd.verb == "add-iam-policy-binding":
+                member = next((cmd.argv[i + 1] for i, a in enumerate(cmd.argv[:-1]) if a == "--member"), "")
+                member = member or next((a.split("=", 1)[1] for a in cmd.argv if a.startswith("--member=")), "")
+                if member in PUBLIC_MEMBERS and not public_ok:
+                    out.append(_at(rule, f"{service.name}: {member} als Aufrufer, die Matrix erlaubt das nicht", where))
+        for service in stage.resources:
+            noun = "jobs" if service.is_job else "services"
+            bound = {a for c in cmds if c.target == service.name and c.verb == "add-iam-policy-binding" for a in c.argv}
+            for invoker in service.access.invokers:
+                if invoker.member not in bound:
+                    out.append(_at(rule, f"{service.name}: Aufrufer {invoker.member} wird nicht gebunden", path))
+            if service.access.authenticated and f"nicht_oeffentlich {noun} {service.name}" not in text:
+                out.append(
+                    _at(rule, f"{service.name}: kein Schritt „nicht_oeffentlich {noun} {service.name}“ "
+                        "(eine alte allUsers-Bindung bliebe)", path)
+                )  # fmt: skip
+    return out
+
+
 CHECKS = (
     ("Leitplanke: Migrationen nur lokal automatisch, in der Cloud nur als Job", migrations_only_local),
     ("Leitplanke: Konfiguration ohne Secret Manager nur über --set-env-vars aus der CI", staging_only_env_vars),
@@ -284,4 +332,5 @@ CHECKS = (
     ("Leitplanke: Ingestion und Agenten in der Cloud in getrennten Diensten", queues_separate),
     ("Leitplanke: Hintergrunddienste (Worker, Beat) in Cloud Run", background_services),
     ("Leitplanke: Produktions-Ingress (Web nur über den Load Balancer) und Web min > 0", production_ingress),
+    ("Leitplanke: Aufrufer ausdrücklich, öffentlich nur wie in der Matrix", access),
 )

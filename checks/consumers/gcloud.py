@@ -540,6 +540,7 @@ _WRAPPER = r"""#!/bin/bash
 # the whole script runs under unshare -n) with a fresh config, always exits 0
 # so that set -e scripts go on and every call is judged.
 rec=__REC__
+resp=__RESP__
 n=0
 while ! mkdir "$rec/$n" 2>/dev/null; do n=$((n+1)); done
 d="$rec/$n"
@@ -556,6 +557,11 @@ mkdir "$d/config"
 start=$EPOCHREALTIME
 env -u CLOUDSDK_CORE_DISABLE_FILE_LOGGING CLOUDSDK_CONFIG="$d/config" __REAL__ "$@" >"$d/stdout" 2>"$d/stderr"
 rc=$?
+# a canned answer for the script (what the API would have said), keyed by a word of argv
+for a in "$@"; do
+  case $a in */*|.*|"") continue ;; esac
+  if [ -f "$resp/$a" ]; then cat -- "$resp/$a"; break; fi
+done
 printf '%s %s\n' "$start" "$EPOCHREALTIME" > "$d/time"
 echo "$rc" > "$d/rc"
 exit 0
@@ -608,8 +614,23 @@ def _read_calls(rec: Path) -> list[GcloudResult]:
     return results
 
 
+_DATE_SHIM = r"""#!/bin/bash
+# Test clock: `date -u +%F` says __TODAY__; everything else is the real date.
+for a in "$@"; do
+  if [ "$a" = "+%F" ]; then echo __TODAY__; exit 0; fi
+done
+exec __DATE__ "$@"
+"""
+
+
 def run_script_offline(
-    script: str | os.PathLike[str], env: Mapping[str, str], args: Sequence[str] = (), *, timeout: float = 600
+    script: str | os.PathLike[str],
+    env: Mapping[str, str],
+    args: Sequence[str] = (),
+    *,
+    timeout: float = 600,
+    today: str | None = None,
+    responses: Mapping[str, str] | None = None,
 ) -> ScriptRun:
     """Run a deploy script offline with the REAL gcloud judging every call.
 
@@ -619,19 +640,33 @@ def run_script_offline(
     argument (snapshotted before the script can delete it), runs the real
     gcloud with a fresh ``CLOUDSDK_CONFIG`` and exits 0 – so a ``set -e``
     script continues and every gcloud call gets its own verdict. ``env`` holds
-    the CI variables (use hostile but legal values)."""
+    the CI variables (use hostile but legal values).
+
+    ``today`` ("YYYY-MM-DD") sets the date the script sees through ``date +%F``
+    (the QA window); ``responses`` maps a word of a gcloud call (e.g.
+    ``get-iam-policy``) to the stdout the script gets from that call – the
+    real gcloud still judges the call."""
     sdk = require()
     script = Path(script).resolve()
     with tempfile.TemporaryDirectory(prefix="deploy-offline-") as tmp:
         tmp_path = Path(tmp)
-        rec, bindir, home = tmp_path / "calls", tmp_path / "bin", tmp_path / "home"
-        for d in (rec, bindir, home):
+        rec, bindir, home, resp = tmp_path / "calls", tmp_path / "bin", tmp_path / "home", tmp_path / "responses"
+        for d in (rec, bindir, home, resp):
             d.mkdir()
+        for word, answer in (responses or {}).items():
+            (resp / word).write_text(answer, encoding="utf-8")
         wrapper = bindir / "gcloud"
         wrapper.write_text(
-            _WRAPPER.replace("__REC__", _sh_quote(str(rec))).replace("__REAL__", _sh_quote(str(sdk.gcloud)))
+            _WRAPPER.replace("__REC__", _sh_quote(str(rec)))
+            .replace("__RESP__", _sh_quote(str(resp)))
+            .replace("__REAL__", _sh_quote(str(sdk.gcloud)))
         )
         wrapper.chmod(0o755)
+        if today is not None:
+            shim = bindir / "date"
+            real_date = shutil.which("date") or "/usr/bin/date"
+            shim.write_text(_DATE_SHIM.replace("__TODAY__", today).replace("__DATE__", _sh_quote(real_date)))
+            shim.chmod(0o755)
         full_env = base_env(home)
         full_env["PATH"] = f"{bindir}:{full_env['PATH']}"
         full_env.update(env)

@@ -31,6 +31,21 @@ tag_gueltig() {
   done
 }
 
+# nicht_oeffentlich ART NAME: entfernt allUsers und allAuthenticatedUsers als Aufrufer
+# (roles/run.invoker), falls die Richtlinie sie enthält (remove schlägt sonst fehl).
+nicht_oeffentlich() {
+  local mitglieder mitglied
+  mitglieder="$(gcloud run "$1" get-iam-policy "$2" --region europe-west3 --project rag-plattform-prod \
+    --flatten 'bindings[].members' --filter 'bindings.role=roles/run.invoker' \
+    --format 'value(bindings.members)')"
+  for mitglied in allUsers allAuthenticatedUsers; do
+    if grep -qx "$mitglied" <<<"$mitglieder"; then
+      gcloud run "$1" remove-iam-policy-binding "$2" --member "$mitglied" --role roles/run.invoker --region europe-west3 --project rag-plattform-prod
+      echo "Öffentlicher Aufrufer $mitglied von $2 entfernt" >&2
+    fi
+  done
+}
+
 # Setzt REVISION_SUFFIX: Revisionsname "$1-$REVISION_SUFFIX" für Docker-Tag $2
 # (klein, . und _ → -, Bindestriche zusammengefasst; wenn dabei etwas verloren
 # geht oder es zu lang wird: -<10 Hex FNV-1a-64 des Tags>). Gleiche Regel wie
@@ -102,6 +117,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run jobs replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      nicht_oeffentlich jobs migrate
       gcloud run jobs execute migrate \
         --region europe-west3 \
         --project rag-plattform-prod \
@@ -114,6 +130,12 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      gcloud run services add-iam-policy-binding web \
+        --member serviceAccount:service-104857600123@gcp-sa-iap.iam.gserviceaccount.com \
+        --role roles/run.invoker \
+        --region europe-west3 \
+        --project rag-plattform-prod
+      nicht_oeffentlich services web
       ;;
     worker)
       benoetigt IMAGE_TAG
@@ -122,6 +144,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      nicht_oeffentlich services worker
       ;;
     agenten-worker)
       benoetigt IMAGE_TAG
@@ -130,6 +153,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      nicht_oeffentlich services agenten-worker
       ;;
     beat)
       benoetigt IMAGE_TAG
@@ -138,6 +162,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      nicht_oeffentlich services beat
       ;;
     litellm)
       benoetigt IMAGE_TAG STABIL_IMAGE_TAG
@@ -146,6 +171,12 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project rag-plattform-prod
+      gcloud run services add-iam-policy-binding litellm \
+        --member serviceAccount:plattform-run@rag-plattform-prod.iam.gserviceaccount.com \
+        --role roles/run.invoker \
+        --region europe-west3 \
+        --project rag-plattform-prod
+      nicht_oeffentlich services litellm
       ;;
     *)
       echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2

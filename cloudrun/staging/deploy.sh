@@ -34,6 +34,28 @@ tag_gueltig() {
   done
 }
 
+# nicht_oeffentlich ART NAME: entfernt allUsers und allAuthenticatedUsers als Aufrufer
+# (roles/run.invoker), falls die Richtlinie sie enthält (remove schlägt sonst fehl).
+nicht_oeffentlich() {
+  local mitglieder mitglied
+  mitglieder="$(gcloud run "$1" get-iam-policy "$2" --region europe-west3 --project rag-plattform-staging \
+    --flatten 'bindings[].members' --filter 'bindings.role=roles/run.invoker' \
+    --format 'value(bindings.members)')"
+  for mitglied in allUsers allAuthenticatedUsers; do
+    if grep -qx "$mitglied" <<<"$mitglieder"; then
+      gcloud run "$1" remove-iam-policy-binding "$2" --member "$mitglied" --role roles/run.invoker --region europe-west3 --project rag-plattform-staging
+      echo "Öffentlicher Aufrufer $mitglied von $2 entfernt" >&2
+    fi
+  done
+}
+
+# qa_offen VON BIS: wahr, solange heute (UTC) im QA-Fenster liegt (beide Tage eingeschlossen).
+qa_offen() {
+  local heute
+  heute="$(date -u +%F)"
+  [[ ! "$heute" < "$1" && ! "$heute" > "$2" ]]
+}
+
 # Setzt ENV_VARS für `--set-env-vars "$ENV_VARS"` aus NAME=WERT-Paaren, mit
 # gcloud-Trennzeichen-Syntax (`gcloud topic escaping`): "^T^NAME=WERT" T … –
 # T ist das erste Zeichen aus der Liste, das in keinem Paar vorkommt, so
@@ -84,6 +106,7 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-migrate \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich jobs migrate
       gcloud run jobs execute migrate \
         --region europe-west3 \
         --project rag-plattform-staging \
@@ -103,20 +126,47 @@ for ziel in "${ziele[@]}"; do
         LANGFUSE_PII_REDACTION=false \
         EMBEDDING_DIMENSION=1536 \
         AUTO_MIGRATE=false
-      gcloud run deploy web \
-        --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
+      if qa_offen 2026-11-20 2026-12-15; then
+        gcloud run deploy web \
+          --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
+          --region europe-west3 \
+          --project rag-plattform-staging \
+          --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+          --ingress all \
+          --allow-unauthenticated \
+          --min-instances 0 \
+          --max-instances 3 \
+          --port 8000 \
+          --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+          --vpc-connector staging-vpc-connector \
+          --vpc-egress private-ranges-only \
+          --command plattform-web \
+          --set-env-vars "$ENV_VARS"
+      else
+        gcloud run deploy web \
+          --image "europe-west3-docker.pkg.dev/rag-plattform/container/web:${IMAGE_TAG}" \
+          --region europe-west3 \
+          --project rag-plattform-staging \
+          --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+          --ingress all \
+          --no-allow-unauthenticated \
+          --min-instances 0 \
+          --max-instances 3 \
+          --port 8000 \
+          --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
+          --vpc-connector staging-vpc-connector \
+          --vpc-egress private-ranges-only \
+          --command plattform-web \
+          --set-env-vars "$ENV_VARS"
+      fi
+      gcloud run services add-iam-policy-binding web \
+        --member group:plattform-admins@example.com \
+        --role roles/run.invoker \
         --region europe-west3 \
-        --project rag-plattform-staging \
-        --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
-        --ingress all \
-        --min-instances 0 \
-        --max-instances 3 \
-        --port 8000 \
-        --set-cloudsql-instances rag-plattform-staging:europe-west3:rag-staging-pg \
-        --vpc-connector staging-vpc-connector \
-        --vpc-egress private-ranges-only \
-        --command plattform-web \
-        --set-env-vars "$ENV_VARS"
+        --project rag-plattform-staging
+      if ! qa_offen 2026-11-20 2026-12-15; then
+        nicht_oeffentlich services web
+      fi
       ;;
     worker)
       benoetigt DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY IMAGE_TAG
@@ -139,6 +189,7 @@ for ziel in "${ziele[@]}"; do
         --project rag-plattform-staging \
         --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 3 \
         --no-cpu-throttling \
@@ -149,6 +200,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,ingestion,--concurrency,2 \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services worker
       ;;
     agenten-worker)
       benoetigt DATABASE_URL REDIS_URL LITELLM_MASTER_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY IMAGE_TAG
@@ -171,6 +223,7 @@ for ziel in "${ziele[@]}"; do
         --project rag-plattform-staging \
         --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 3 \
         --no-cpu-throttling \
@@ -181,6 +234,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,agents,--concurrency,2 \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services agenten-worker
       ;;
     beat)
       benoetigt DATABASE_URL REDIS_URL IMAGE_TAG
@@ -194,6 +248,7 @@ for ziel in "${ziele[@]}"; do
         --project rag-plattform-staging \
         --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 1 \
         --no-cpu-throttling \
@@ -204,6 +259,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,beat \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services beat
       ;;
     litellm)
       benoetigt DATABASE_URL LITELLM_MASTER_KEY OPENAI_API_KEY
@@ -217,6 +273,7 @@ for ziel in "${ziele[@]}"; do
         --project rag-plattform-staging \
         --service-account plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 3 \
         --port 4000 \
@@ -224,6 +281,12 @@ for ziel in "${ziele[@]}"; do
         --vpc-connector staging-vpc-connector \
         --vpc-egress private-ranges-only \
         --set-env-vars "$ENV_VARS"
+      gcloud run services add-iam-policy-binding litellm \
+        --member serviceAccount:plattform-run@rag-plattform-staging.iam.gserviceaccount.com \
+        --role roles/run.invoker \
+        --region europe-west3 \
+        --project rag-plattform-staging
+      nicht_oeffentlich services litellm
       ;;
     *)
       echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2

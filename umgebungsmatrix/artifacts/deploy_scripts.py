@@ -10,6 +10,17 @@ Other stages (Prod) apply the manifests with `gcloud run … replace` after
 `render` filled in the image tags and the revision suffixes derived from them
 (revisions.py: valid for every legal Docker tag). gcloud reference:
 https://cloud.google.com/sdk/gcloud/reference/run/deploy, `gcloud topic escaping`
+
+Access (matrix `zugriff`, facts `Access`): every `gcloud run deploy` states
+`--no-allow-unauthenticated` (or `--allow-unauthenticated` for a service public
+for good, or inside its QA window: deploy.sh compares the UTC date at run time,
+so the generated file does not change with the calendar). After each deploy or
+replace, the invokers the matrix names get roles/run.invoker
+(`add-iam-policy-binding`), and `nicht_oeffentlich` removes an allUsers or
+allAuthenticatedUsers binding the matrix does not allow (only when present:
+`remove-iam-policy-binding` fails on a missing binding). `services replace`
+leaves the IAM policy as it is, so the Prod path needs these steps too.
+https://cloud.google.com/run/docs/authenticating/public
 """
 
 from __future__ import annotations
@@ -31,14 +42,41 @@ ENV_VARS = "$ENV_VARS"  # set by env_vars() right before each deploy command
 MANIFEST = "$MANIFEST"  # set by render() right before each replace command
 
 
+INVOKER_ROLE = "roles/run.invoker"
+PUBLIC_MEMBER = "allUsers"  # what --allow-unauthenticated grants
+AUTH_FLAGS = ("--allow-unauthenticated", "--no-allow-unauthenticated")  # public, not public
+
+
+@dataclass(frozen=True)
+class Branch:
+    """`if TEST; then THEN; else OTHERWISE; fi` in deploy.sh (TEST is a helper call such as qa_offen)."""
+
+    test: tuple[str, ...]
+    then: tuple[tuple[str, ...], ...]
+    otherwise: tuple[tuple[str, ...], ...]
+
+
+Command = tuple[str, ...] | Branch
+
+
 @dataclass(frozen=True)
 class Step:
     """One deploy target of a stage: the gcloud command lines to run for it."""
 
     target: str
     optional: bool
-    commands: tuple[tuple[str, ...], ...]
+    commands: tuple[Command, ...]
     refs: tuple[str, ...]  # CI variables the commands need
+
+    def argvs(self) -> list[tuple[str, ...]]:
+        """Every command of the step, both sides of a branch included."""
+        out: list[tuple[str, ...]] = []
+        for command in self.commands:
+            if isinstance(command, Branch):
+                out += [command.test, *command.then, *command.otherwise]
+            else:
+                out.append(command)
+        return out
 
 
 def script_path(stage: CloudStage) -> str:
@@ -76,7 +114,8 @@ def _command_flags(service: CloudService) -> list[str]:
     return flags
 
 
-def service_deploy(stage: CloudStage, service: CloudService) -> list[str]:
+def service_deploy(stage: CloudStage, service: CloudService, public: bool = False) -> list[str]:
+    """`gcloud run deploy`, authentication explicit: --allow-unauthenticated only if `public`."""
     assert service.ingress is not None
     argv = [
         "gcloud",
@@ -90,6 +129,7 @@ def service_deploy(stage: CloudStage, service: CloudService) -> list[str]:
         stage.service_account,
         "--ingress",
         service.ingress,
+        AUTH_FLAGS[0] if public else AUTH_FLAGS[1],
         "--min-instances",
         str(service.min_instances),
         "--max-instances",
@@ -126,9 +166,9 @@ def job_execute(stage: CloudStage, service: CloudService) -> list[str]:
     return ["gcloud", "run", "jobs", "execute", service.name, *_where(stage), "--wait"]
 
 
-def render_call(stage: CloudStage, service: CloudService) -> list[str]:
+def render_call(stage: CloudStage, service: CloudService) -> tuple[str, ...]:
     """`render FILE SERVICE`: sets $MANIFEST to a copy with tags and revision suffixes filled in."""
-    return ["render", manifest_path(stage, service).rsplit("/", 1)[1], service.name]
+    return ("render", manifest_path(stage, service).rsplit("/", 1)[1], service.name)
 
 
 def replace(stage: CloudStage, service: CloudService) -> list[str]:
@@ -136,17 +176,62 @@ def replace(stage: CloudStage, service: CloudService) -> list[str]:
     return ["gcloud", "run", noun, "replace", MANIFEST, *_where(stage)]
 
 
-def _commands(stage: CloudStage, service: CloudService) -> list[list[str]]:
-    if not stage.deploys_with_flags:
-        first = [render_call(stage, service), replace(stage, service)]
+def add_invoker(stage: CloudStage, service: CloudService, member: str) -> tuple[str, ...]:
+    noun = "jobs" if service.is_job else "services"
+    return (
+        "gcloud", "run", noun, "add-iam-policy-binding", service.name,
+        "--member", member, "--role", INVOKER_ROLE, *_where(stage),
+    )  # fmt: skip
+
+
+def not_public(service: CloudService) -> tuple[str, ...]:
+    """`nicht_oeffentlich ART NAME` (helper in deploy.sh): drops allUsers/allAuthenticatedUsers if present."""
+    return ("nicht_oeffentlich", "jobs" if service.is_job else "services", service.name)
+
+
+def qa_open(service: CloudService) -> tuple[str, ...]:
+    window = service.access.qa_window
+    assert window is not None
+    return ("qa_offen", window.von.isoformat(), window.bis.isoformat())
+
+
+def _access(stage: CloudStage, service: CloudService) -> list[Command]:
+    """After deploy/replace: the matrix's invokers, then public only as the matrix allows."""
+    access = service.access
+    out: list[Command] = [add_invoker(stage, service, i.member) for i in access.invokers]
+    grant_public = add_invoker(stage, service, PUBLIC_MEMBER)
+    if not access.authenticated:
+        if not stage.deploys_with_flags:  # the deploy flag granted it already
+            out.append(grant_public)
+    elif access.qa_window is not None:
+        then = () if stage.deploys_with_flags else (grant_public,)
+        out.append(Branch(qa_open(service), then, (not_public(service),)))
     else:
-        first = [env_vars(service), job_deploy(stage, service) if service.is_job else service_deploy(stage, service)]
-    return first + ([job_execute(stage, service)] if service.is_job else [])
+        out.append(not_public(service))
+    return out
+
+
+def _deploy(stage: CloudStage, service: CloudService) -> list[Command]:
+    if not stage.deploys_with_flags:
+        return [render_call(stage, service), tuple(replace(stage, service))]
+    if service.is_job:
+        return [tuple(env_vars(service)), tuple(job_deploy(stage, service))]
+    access = service.access
+    if access.qa_window is not None and access.authenticated:
+        public, private = tuple(service_deploy(stage, service, True)), tuple(service_deploy(stage, service, False))
+        return [tuple(env_vars(service)), Branch(qa_open(service), (public,), (private,))]
+    return [tuple(env_vars(service)), tuple(service_deploy(stage, service, not access.authenticated))]
+
+
+def _commands(stage: CloudStage, service: CloudService) -> list[Command]:
+    execute = [tuple(job_execute(stage, service))] if service.is_job else []
+    return _deploy(stage, service) + _access(stage, service) + execute
 
 
 def _refs(stage: CloudStage, service: CloudService) -> tuple[str, ...]:
     """CI variables a target needs: ${NAME} references in what it deploys (not the variables deploy.sh sets)."""
-    text = " ".join(a for argv in _commands(stage, service) for a in argv)
+    probe = Step(service.name, service.optional, tuple(_commands(stage, service)), ())
+    text = " ".join(a for argv in probe.argvs() for a in argv)
     if not stage.deploys_with_flags:
         text += repr(manifest(stage, service))
     derived = {name for name, _tag in stage.revision_variables}
@@ -160,7 +245,7 @@ def steps(stage: CloudStage) -> list[Step]:
     out = []
     for service in stage.resources:
         commands = _commands(stage, service)
-        out.append(Step(service.name, service.optional, tuple(map(tuple, commands)), _refs(stage, service)))
+        out.append(Step(service.name, service.optional, tuple(commands), _refs(stage, service)))
     return out
 
 
@@ -209,6 +294,27 @@ def command_lines(
     return [
         indent + ("" if i == 0 else "  ") + line + (" \\" if i < len(lines) - 1 else "") for i, line in enumerate(lines)
     ]
+
+
+def step_lines(command: Command, indent: str = "", expand: frozenset[str] = frozenset()) -> list[str]:
+    """Shell lines of one command of a step: a command, or an if/else over two lists of commands."""
+    if not isinstance(command, Branch):
+        return command_lines(command, indent, expand)
+    inner = indent + "  "
+    test = " ".join(quote(a) for a in command.test)
+    if not command.then:
+        lines = [f"{indent}if ! {test}; then"]
+        for argv in command.otherwise:
+            lines += command_lines(argv, inner, expand)
+        return lines + [f"{indent}fi"]
+    lines = [f"{indent}if {test}; then"]
+    for argv in command.then:
+        lines += command_lines(argv, inner, expand)
+    if command.otherwise:
+        lines.append(f"{indent}else")
+        for argv in command.otherwise:
+            lines += command_lines(argv, inner, expand)
+    return lines + [f"{indent}fi"]
 
 
 def script(stage: CloudStage) -> str:
@@ -265,8 +371,8 @@ def script(stage: CloudStage) -> str:
         tags = [n for n in step.refs if n in stage.tag_variables]
         if tags:
             body.append(f"      tag_gueltig {' '.join(tags)}")
-        for argv in step.commands:
-            body += command_lines(argv, "      ", expandable(stage))
+        for command in step.commands:
+            body += step_lines(command, "      ", expandable(stage))
         body.append("      ;;")
     body += [
         "    *)",
@@ -278,6 +384,37 @@ def script(stage: CloudStage) -> str:
         "done",
     ]
     return "\n".join(intro + [""] + body) + "\n"
+
+
+def _access_helpers(stage: CloudStage) -> list[str]:
+    where = " ".join(_where(stage))
+    lines = [
+        "# nicht_oeffentlich ART NAME: entfernt allUsers und allAuthenticatedUsers als Aufrufer",
+        f"# ({INVOKER_ROLE}), falls die Richtlinie sie enthält (remove schlägt sonst fehl).",
+        "nicht_oeffentlich() {",
+        "  local mitglieder mitglied",
+        f'  mitglieder="$(gcloud run "$1" get-iam-policy "$2" {where} \\',
+        f"    --flatten 'bindings[].members' --filter 'bindings.role={INVOKER_ROLE}' \\",
+        "    --format 'value(bindings.members)')\"",
+        "  for mitglied in allUsers allAuthenticatedUsers; do",
+        '    if grep -qx "$mitglied" <<<"$mitglieder"; then',
+        f'      gcloud run "$1" remove-iam-policy-binding "$2" --member "$mitglied" --role {INVOKER_ROLE} {where}',
+        '      echo "Öffentlicher Aufrufer $mitglied von $2 entfernt" >&2',
+        "    fi",
+        "  done",
+        "}",
+    ]
+    if any(s.access.qa_window is not None for s in stage.resources):
+        lines += [
+            "",
+            "# qa_offen VON BIS: wahr, solange heute (UTC) im QA-Fenster liegt (beide Tage eingeschlossen).",
+            "qa_offen() {",
+            "  local heute",
+            '  heute="$(date -u +%F)"',
+            '  [[ ! "$heute" < "$1" && ! "$heute" > "$2" ]]',
+            "}",
+        ]
+    return lines
 
 
 def _helpers(stage: CloudStage) -> list[str]:
@@ -301,6 +438,7 @@ def _helpers(stage: CloudStage) -> list[str]:
         "  done",
         "}",
     ]
+    lines += ["", *_access_helpers(stage)]
     if stage.deploys_with_flags:
         lines += ["", *ENV_VARS_BASH.rstrip("\n").split("\n")]
     else:

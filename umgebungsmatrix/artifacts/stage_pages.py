@@ -138,13 +138,30 @@ class Page:
             )
         return "\n".join(rows)
 
+    def access_table(self) -> str:
+        """Who may invoke each service and job (matrix `zugriff`), as a German table."""
+        assert isinstance(self.stage, CloudStage)
+        rows = ["| Dienst | Ingress | öffentlich | Aufrufer (`roles/run.invoker`) |", "| --- | --- | --- | --- |"]
+        for s in self.stage.resources:
+            access = s.access
+            if not access.authenticated:
+                public = "ja, dauerhaft"
+            elif access.qa_window is not None:
+                public = f"nur im QA-Fenster bis {access.qa_window.bis.strftime('%d.%m.%Y')}"
+            else:
+                public = "nein"
+            callers = "<br>".join(f"{i.display}: `{i.member}`" for i in access.invokers) or "niemand"
+            ingress = f"`{s.ingress}`" if s.ingress else "– (Job)"
+            rows.append(f"| `{s.name}` | {ingress} | {public} | {cell(callers)} |")
+        return "\n".join(rows)
+
     def deploy_commands(self) -> str:
         assert isinstance(self.stage, CloudStage)
         out = []
         for step in deploy_scripts.steps(self.stage):
             lines: list[str] = []
-            for argv in step.commands:
-                lines += deploy_scripts.command_lines(argv, "", deploy_scripts.expandable(self.stage))
+            for command in step.commands:
+                lines += deploy_scripts.step_lines(command, "", deploy_scripts.expandable(self.stage))
             label = f"`{step.target}`" + (" (optional)" if step.optional else "")
             needs = ", ".join(f"`{n}`" for n in step.refs)
             out.append(f"**{label}** – braucht die CI-Variablen {needs}\n\n" + fence("\n".join(lines), "bash"))

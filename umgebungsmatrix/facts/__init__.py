@@ -11,6 +11,7 @@ rendered templates. A matrix it accepts renders every artifact.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from ..matrix import Source
@@ -18,12 +19,14 @@ from ..matrix import load as load_source
 from ..paths import DOCS_DIR, MATRIX_FILE
 from .build import build, cell, render, secret_id, stage_context, stage_resources, template_service
 from .model import (
+    Access,
     CloudService,
     CloudStage,
     ComposeService,
     ComposeStage,
     EnvEntry,
     Facts,
+    Invoker,
     SecretRef,
     Service,
     Stage,
@@ -58,14 +61,35 @@ def from_source(source: Source) -> Facts:
     return build(source)
 
 
+def warnings(facts: Facts, today: date) -> list[str]:
+    """German warnings that do not make the matrix invalid, each `matrix/umgebungen.yaml:LINE:COL: text`.
+
+    Today: a QA window (zugriff.*.qa_fenster) that has ended before `today` (UTC date): the next deploy
+    removes the public access; the entry should go.
+    """
+    out = []
+    for stage in facts.cloud_stages:
+        for service in stage.resources:
+            window = service.access.qa_window
+            if window is not None and window.bis < today:
+                out.append(
+                    f"{facts.where(service.access.origin + ('qa_fenster', 'bis'))}: QA-Fenster von {stage.id}/"
+                    f"{service.name} ist seit {window.bis.isoformat()} abgelaufen – der nächste Deploy entfernt "
+                    "die öffentliche Freigabe; Eintrag qa_fenster löschen"
+                )
+    return out
+
+
 __all__ = [
     "TABLE_PAGE",
+    "Access",
     "CloudService",
     "CloudStage",
     "ComposeService",
     "ComposeStage",
     "EnvEntry",
     "Facts",
+    "Invoker",
     "SecretRef",
     "Service",
     "Stage",
@@ -82,4 +106,5 @@ __all__ = [
     "stage_context",
     "stage_resources",
     "template_service",
+    "warnings",
 ]

@@ -22,12 +22,14 @@ from ..matrix import model as m
 from ..matrix.yamlload import Problem
 from ..secretshapes import looks_secret
 from .model import (
+    Access,
     CloudService,
     CloudStage,
     ComposeService,
     ComposeStage,
     EnvEntry,
     Facts,
+    Invoker,
     SecretRef,
     Service,
     Stage,
@@ -304,6 +306,29 @@ class _Builder:
 
     # --- cloud run -------------------------------------------------------------------------------
 
+    def _access(self, st: m.Stage, name: str, account: str, origin: tuple) -> Access:
+        """The matrix's `zugriff` entry of a service, member keywords expanded (validate checked them):
+        dienstkonto -> the stage's runtime service account; iap -> the project's IAP service agent
+        (https://cloud.google.com/iap/docs/enabling-cloud-run: service-NUMBER@gcp-sa-iap…)."""
+        entry = st.zugriff.get(name)
+        stage_path = origin[:2] + ("zugriff",)
+        if entry is None:
+            return Access(authenticated=True, invokers=(), qa_window=None, origin=stage_path)
+        assert st.gcp is not None
+        expanded = {
+            "dienstkonto": f"serviceAccount:{account}",
+            "iap": f"serviceAccount:service-{st.gcp.projektnummer}@gcp-sa-iap.iam.gserviceaccount.com",
+        }
+        invokers = tuple(
+            Invoker(member=expanded.get(a.mitglied, a.mitglied), display=a.anzeige) for a in entry.aufrufer
+        )
+        return Access(
+            authenticated=entry.authentifizierung,
+            invokers=invokers,
+            qa_window=entry.qa_fenster,
+            origin=stage_path + (name,),
+        )
+
     def _cloud_stage(self, st: m.Stage, entries: list[Entry], common: dict[str, Any]) -> CloudStage:
         assert st.gcp is not None and st.skalierung is not None and isinstance(st.netz, m.NetzCloud)
         assert not isinstance(st.secrets, m.SecretsEnvDatei)
@@ -312,6 +337,7 @@ class _Builder:
         health = plattform.health_endpunkt
         services: list[CloudService] = []
         jobs: list[CloudService] = []
+        account = f"{st.gcp.dienstkonto}@{st.gcp.projekt}.iam.gserviceaccount.com"
         for name, dienst, group, origin in entries:
             base = self._service(name, dienst, group, origin)
             kind = self.matrix.dienstarten[dienst.art]
@@ -343,6 +369,7 @@ class _Builder:
                 canary=canary,
                 revision_name=f"{name}-${{{REVISION_SUFFIX}}}" if canary else None,
                 stable_revision_name=f"{name}-${{{STABLE_REVISION_SUFFIX}}}" if canary else None,
+                access=self._access(st, name, account, origin),
             )
             (jobs if is_job else services).append(service)
         gcp, netz = st.gcp, st.netz
@@ -356,7 +383,7 @@ class _Builder:
             canary=st.canary,
             secret_source=st.secrets.quelle,
             secret_refs={},
-            service_account=f"{gcp.dienstkonto}@{gcp.projekt}.iam.gserviceaccount.com",
+            service_account=account,
             cloudsql_connection=(
                 f"{gcp.projekt}:{gcp.region}:{netz.cloudsql_instanz}" if netz.cloudsql_ip == "public" else None
             ),

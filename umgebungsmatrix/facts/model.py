@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -96,6 +97,33 @@ class ComposeService(Service):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Invoker:
+    """An IAM member with roles/run.invoker on a service, keywords of the matrix expanded."""
+
+    member: str  # as gcloud takes it, e.g. group:admins@example.com, serviceAccount:x@p.iam.gserviceaccount.com
+    display: str  # German label from the matrix
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """Who may invoke a Cloud Run service or job (matrix `zugriff`; default: authenticated, nobody)."""
+
+    authenticated: bool  # False: public for good (allUsers)
+    invokers: tuple[Invoker, ...]
+    qa_window: m.QaFenster | None  # public from .von to .bis inclusive (UTC dates), decided by deploy.sh at run time
+    origin: tuple  # data path of the entry, or of the stage's `zugriff` when there is none
+
+    @property
+    def ever_public(self) -> bool:
+        return not self.authenticated or self.qa_window is not None
+
+    def public_on(self, day: date) -> bool:
+        """Public on that day: for good, or inside the QA window."""
+        window = self.qa_window
+        return not self.authenticated or (window is not None and window.von <= day <= window.bis)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CloudService(Service):
     """A Cloud Run service or job of a cloud stage."""
 
@@ -109,6 +137,7 @@ class CloudService(Service):
     canary: bool  # gets the stage's traffic split (serves requests)
     revision_name: str | None  # `<name>-${REVISION_NEU}` of the canary revision (deploy.sh sets it)
     stable_revision_name: str | None  # `<name>-${REVISION_STABIL}`
+    access: Access
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -175,6 +175,22 @@ class Context:
             raise TemplateProblem("cloudsql_ip() gibt es nur in Cloud-Run-Stages")
         return "Private IP" if netz.cloudsql_ip == "private" else "Public IP"
 
+    def _access(self, name: str) -> m.Zugriff | None:
+        stage = self._need_stage()
+        if name not in stage.dienste and name not in stage.jobs:
+            raise TemplateProblem(f"unbekannter Dienst „{name}“ in Stage {stage.id}")
+        return stage.zugriff.get(name)
+
+    def aufrufer(self, name: str) -> str:
+        """The German labels of who may invoke service `name` (matrix `zugriff`), joined; '' for nobody."""
+        access = self._access(name)
+        return ", ".join(a.anzeige for a in access.aufrufer) if access else ""
+
+    def qa_fenster(self, name: str) -> m.QaFenster | None:
+        """The QA window of service `name`, or None."""
+        access = self._access(name)
+        return access.qa_fenster if access else None
+
     def _need_stage(self) -> m.Stage:
         if self.stage is None:
             raise TemplateProblem("diese Funktion gibt es nur in Zellen und Variablen einer Stage")
@@ -189,6 +205,8 @@ class Context:
             "dienstliste": self.dienstliste,
             "lokale_urls": self.lokale_urls,
             "cloudsql_ip": self.cloudsql_ip,
+            "aufrufer": self.aufrufer,
+            "qa_fenster": self.qa_fenster,
             "prozent": prozent,
             "kurz": kurz,
         }

@@ -15,6 +15,7 @@ Field descriptions are German: they reach editors through the JSON Schema.
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Annotated, Literal
 
 # pydantic scans installed entry points for plugins on import (~40 ms); we use none.
@@ -39,6 +40,15 @@ PositiveInstances = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Role = Literal["http", "worker", "scheduler", "job", "postgres", "redis"]
 Runtime = Literal["compose", "cloudrun"]
 Ingress = Literal["all", "internal", "internal-and-cloud-load-balancing"]
+# A calendar date written as "YYYY-MM-DD" in quotes (unquoted, YAML 1.1 and 1.2 read it differently).
+Datum = Annotated[date, Field(strict=False)]
+# IAM principal types Cloud Run accepts in a policy binding (https://cloud.google.com/iam/docs/principal-identifiers);
+# allUsers/allAuthenticatedUsers are not written as invokers: public access is `qa_fenster` or `authentifizierung: false`.
+IAM_MEMBER_PATTERN = r"^(user|group|serviceAccount|domain|principal|principalSet):[^\s,]+$"
+# Keywords for members the facts layer derives from the stage.
+MEMBER_KEYWORDS = ("dienstkonto", "iap")
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+QA_WINDOW_MAX_DAYS = 30
 
 # Roles that run the platform's own code in the background (no requests):
 # in Cloud Run they listen on the platform's small health endpoint.
@@ -213,6 +223,12 @@ Secrets = SecretsEnvDatei | SecretsCi | SecretsManager
 
 class Gcp(Strict):
     projekt: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    projektnummer: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]{5,19}$",
+        description="Projektnummer (in Anführungszeichen); nötig für den Aufrufer iap "
+        "(service-NUMMER@gcp-sa-iap.iam.gserviceaccount.com)",
+    )
     region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")
     dienstkonto: str = Field(
         pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
@@ -281,6 +297,37 @@ class Dienst(Strict):
     max: PositiveInstances | None = Field(default=None, description="Max-Instances; Standard: skalierung.max der Stage")
 
 
+class Aufrufer(Strict):
+    """Who may invoke a Cloud Run service (IAM role roles/run.invoker)."""
+
+    mitglied: str = Field(
+        description="IAM-Mitglied (user:, group:, serviceAccount:, domain:, principal:, principalSet:) "
+        "oder dienstkonto (das Dienstkonto der Stage) oder iap (der IAP-Dienst-Agent hinter dem "
+        "HTTPS-Load-Balancer; braucht gcp.projektnummer)"
+    )
+    anzeige: str = Field(min_length=1, description="wer das ist, auf Deutsch (Tabelle und Stage-Seite)")
+
+
+class QaFenster(Strict):
+    """A time-boxed public access for QA (Staging only, at most 30 days)."""
+
+    von: Datum = Field(description='erster öffentlicher Tag, "JJJJ-MM-TT"')
+    bis: Datum = Field(description='letzter öffentlicher Tag (einschließlich, UTC), "JJJJ-MM-TT"')
+    verantwortlich: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="E-Mail der Person, die das Fenster verantwortet"
+    )
+
+
+class Zugriff(Strict):
+    """Access to one service of a cloud stage. Without an entry: authentication required, no invokers."""
+
+    authentifizierung: bool = Field(
+        default=True, description="false: dauerhaft öffentlich (allUsers); nie in Produktion, nie für Worker/Beat/Jobs"
+    )
+    aufrufer: list[Aufrufer] = Field(default_factory=list, description="wer den Dienst aufrufen darf")
+    qa_fenster: QaFenster | None = Field(default=None, description="befristet öffentlich für QA (nur Staging)")
+
+
 class ComposeHealthcheck(Strict):
     intervall: str = Field(pattern=DURATION_PATTERN)
     timeout: str = Field(pattern=DURATION_PATTERN)
@@ -337,6 +384,11 @@ class Stage(Strict):
     canary: Canary | None = None
     dienste: dict[str, Dienst] = Field(min_length=1)
     jobs: dict[str, Dienst] = Field(default_factory=dict)
+    zugriff: dict[str, Zugriff] = Field(
+        default_factory=dict,
+        description="Cloud Run: wer welchen Dienst aufrufen darf (Schlüssel: Dienst); ohne Eintrag nur "
+        "angemeldet und ohne Aufrufer",
+    )
     zellen: dict[str, str]
     compose: Compose | None = Field(default=None, description="nur bei laufzeit compose")
 

@@ -20,7 +20,18 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..secretshapes import looks_secret
-from .model import BACKGROUND_ROLES, INFRASTRUCTURE_ROLES, NAME_PATTERN, Matrix, Stage
+from .model import (
+    BACKGROUND_ROLES,
+    IAM_MEMBER_PATTERN,
+    INFRASTRUCTURE_ROLES,
+    MEMBER_KEYWORDS,
+    NAME_PATTERN,
+    PUBLIC_MEMBERS,
+    QA_WINDOW_MAX_DAYS,
+    Matrix,
+    NetzCloud,
+    Stage,
+)
 from .yamlload import Problem
 
 # Set by Cloud Run itself; a service must not define them (Cloud Run container contract).
@@ -56,6 +67,7 @@ def check(matrix: Matrix, docs_dir: Path | None) -> list[Problem]:
         _variables,
         _secrets,
         _compose,
+        _access,
         _no_secret_values,
     ):
         problems.extend(rule(matrix, docs_dir))
@@ -576,6 +588,80 @@ def _compose(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             )
         if lf.volume == facts.postgres_volume:
             yield Problem(at + ("langfuse", "volume"), "Langfuse braucht ein eigenes Volume")
+
+
+def _access(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
+    """Who may invoke what (Cloud Run IAM, roles/run.invoker): the seed's Ingress column as guardrails.
+
+    Public means `authentifizierung: false` or an open `qa_fenster`. Never public: any service of a
+    production stage, workers/beat (they pull from Redis) and jobs, a service with ingress internal.
+    A QA window lasts at most 30 days (von..bis). Source for members and roles:
+    https://cloud.google.com/run/docs/authenticating/public, .../securing/managing-access
+    """
+    member = re.compile(IAM_MEMBER_PATTERN)
+    for i, stage in enumerate(matrix.stages):
+        at = ("stages", i, "zugriff")
+        if stage.zugriff and stage.laufzeit != "cloudrun":
+            yield Problem(at, "zugriff gibt es nur in Cloud-Run-Stages (lokal regelt Compose den Zugang)")
+            continue
+        services = {**stage.dienste, **stage.jobs}
+        for name, access in stage.zugriff.items():
+            where = at + (name,)
+            if name not in services:
+                yield Problem(where, f"unbekannter Dienst „{name}“{suggest(name, services)}")
+                continue
+            kind = matrix.dienstarten.get(services[name].art)
+            if kind is None:
+                continue
+            public = not access.authentifizierung or access.qa_fenster is not None
+            why = ("qa_fenster",) if access.qa_fenster is not None else ("authentifizierung",)
+            if access.qa_fenster is not None and not access.authentifizierung:
+                yield Problem(where, "entweder dauerhaft öffentlich (authentifizierung: false) oder ein qa_fenster")
+            if public:
+                if stage.produktion:
+                    yield Problem(where + why, f"in Produktion ist kein Dienst öffentlich aufrufbar ({name})")
+                elif name in stage.jobs or kind.rolle in BACKGROUND_ROLES or kind.rolle == "job":
+                    yield Problem(
+                        where + why,
+                        f"{name} ({kind.anzeige}) arbeitet ohne Anfragen von außen und ist nie öffentlich aufrufbar",
+                    )
+                elif isinstance(stage.netz, NetzCloud):
+                    ingress = stage.netz.web_ingress if kind.einstieg and stage.netz.web_ingress else stage.netz.ingress
+                    if ingress == "internal":
+                        yield Problem(
+                            where + why, f"{name} hat ingress internal: öffentlich aufrufbar widerspricht dem Ingress"
+                        )
+            window = access.qa_fenster
+            if window is not None:
+                if window.bis < window.von:
+                    yield Problem(where + ("qa_fenster", "bis"), "das QA-Fenster endet vor seinem Beginn (bis < von)")
+                elif (window.bis - window.von).days + 1 > QA_WINDOW_MAX_DAYS:
+                    yield Problem(
+                        where + ("qa_fenster", "bis"),
+                        f"ein QA-Fenster dauert höchstens {QA_WINDOW_MAX_DAYS} Tage "
+                        f"(hier {(window.bis - window.von).days + 1})",
+                    )
+            seen: set[str] = set()
+            for j, caller in enumerate(access.aufrufer):
+                spot = where + ("aufrufer", j, "mitglied")
+                text = caller.mitglied
+                if text in PUBLIC_MEMBERS:
+                    yield Problem(
+                        spot,
+                        f"{text} ist kein Aufrufer: öffentlich nur befristet (qa_fenster) oder "
+                        "ausdrücklich (authentifizierung: false)",
+                    )
+                elif text not in MEMBER_KEYWORDS and not member.match(text):
+                    yield Problem(
+                        spot,
+                        f"„{text}“ ist kein IAM-Mitglied (erlaubt: user:, group:, serviceAccount:, domain:, "
+                        f"principal:, principalSet: oder {', '.join(MEMBER_KEYWORDS)})",
+                    )
+                elif text == "iap" and (stage.gcp is None or stage.gcp.projektnummer is None):
+                    yield Problem(spot, "iap braucht die Projektnummer (gcp.projektnummer)")
+                if text in seen:
+                    yield Problem(spot, f"{text} steht doppelt")
+                seen.add(text)
 
 
 def _strings(value: object, path: tuple) -> Iterator[tuple[tuple, str]]:

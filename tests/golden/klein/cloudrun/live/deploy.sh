@@ -31,6 +31,21 @@ tag_gueltig() {
   done
 }
 
+# nicht_oeffentlich ART NAME: entfernt allUsers und allAuthenticatedUsers als Aufrufer
+# (roles/run.invoker), falls die Richtlinie sie enthält (remove schlägt sonst fehl).
+nicht_oeffentlich() {
+  local mitglieder mitglied
+  mitglieder="$(gcloud run "$1" get-iam-policy "$2" --region europe-west3 --project klein-live \
+    --flatten 'bindings[].members' --filter 'bindings.role=roles/run.invoker' \
+    --format 'value(bindings.members)')"
+  for mitglied in allUsers allAuthenticatedUsers; do
+    if grep -qx "$mitglied" <<<"$mitglieder"; then
+      gcloud run "$1" remove-iam-policy-binding "$2" --member "$mitglied" --role roles/run.invoker --region europe-west3 --project klein-live
+      echo "Öffentlicher Aufrufer $mitglied von $2 entfernt" >&2
+    fi
+  done
+}
+
 # Setzt REVISION_SUFFIX: Revisionsname "$1-$REVISION_SUFFIX" für Docker-Tag $2
 # (klein, . und _ → -, Bindestriche zusammengefasst; wenn dabei etwas verloren
 # geht oder es zu lang wird: -<10 Hex FNV-1a-64 des Tags>). Gleiche Regel wie
@@ -102,6 +117,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run jobs replace "$MANIFEST" \
         --region europe-west3 \
         --project klein-live
+      nicht_oeffentlich jobs migrate
       gcloud run jobs execute migrate \
         --region europe-west3 \
         --project klein-live \
@@ -114,6 +130,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project klein-live
+      nicht_oeffentlich services web
       ;;
     worker)
       benoetigt IMAGE_TAG
@@ -122,6 +139,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project klein-live
+      nicht_oeffentlich services worker
       ;;
     agenten-worker)
       benoetigt IMAGE_TAG
@@ -130,6 +148,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project klein-live
+      nicht_oeffentlich services agenten-worker
       ;;
     beat)
       benoetigt IMAGE_TAG
@@ -138,6 +157,7 @@ for ziel in "${ziele[@]}"; do
       gcloud run services replace "$MANIFEST" \
         --region europe-west3 \
         --project klein-live
+      nicht_oeffentlich services beat
       ;;
     *)
       echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2

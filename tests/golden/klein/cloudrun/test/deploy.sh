@@ -34,6 +34,21 @@ tag_gueltig() {
   done
 }
 
+# nicht_oeffentlich ART NAME: entfernt allUsers und allAuthenticatedUsers als Aufrufer
+# (roles/run.invoker), falls die Richtlinie sie enthält (remove schlägt sonst fehl).
+nicht_oeffentlich() {
+  local mitglieder mitglied
+  mitglieder="$(gcloud run "$1" get-iam-policy "$2" --region europe-west3 --project klein-test \
+    --flatten 'bindings[].members' --filter 'bindings.role=roles/run.invoker' \
+    --format 'value(bindings.members)')"
+  for mitglied in allUsers allAuthenticatedUsers; do
+    if grep -qx "$mitglied" <<<"$mitglieder"; then
+      gcloud run "$1" remove-iam-policy-binding "$2" --member "$mitglied" --role roles/run.invoker --region europe-west3 --project klein-test
+      echo "Öffentlicher Aufrufer $mitglied von $2 entfernt" >&2
+    fi
+  done
+}
+
 # Setzt ENV_VARS für `--set-env-vars "$ENV_VARS"` aus NAME=WERT-Paaren, mit
 # gcloud-Trennzeichen-Syntax (`gcloud topic escaping`): "^T^NAME=WERT" T … –
 # T ist das erste Zeichen aus der Liste, das in keinem Paar vorkommt, so
@@ -84,6 +99,7 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-migrate \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich jobs migrate
       gcloud run jobs execute migrate \
         --region europe-west3 \
         --project klein-test \
@@ -104,6 +120,7 @@ for ziel in "${ziele[@]}"; do
         --project klein-test \
         --service-account klein-run@klein-test.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 3 \
         --port 8000 \
@@ -112,6 +129,7 @@ for ziel in "${ziele[@]}"; do
         --vpc-egress private-ranges-only \
         --command plattform-web \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services web
       ;;
     worker)
       benoetigt DATABASE_URL REDIS_URL IMAGE_TAG
@@ -126,6 +144,7 @@ for ziel in "${ziele[@]}"; do
         --project klein-test \
         --service-account klein-run@klein-test.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 3 \
         --no-cpu-throttling \
@@ -136,6 +155,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,ingestion.v2,--concurrency,3 \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services worker
       ;;
     agenten-worker)
       benoetigt DATABASE_URL REDIS_URL IMAGE_TAG
@@ -150,6 +170,7 @@ for ziel in "${ziele[@]}"; do
         --project klein-test \
         --service-account klein-run@klein-test.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 2 \
         --no-cpu-throttling \
@@ -160,6 +181,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,worker,--queues,agents,--concurrency,3 \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services agenten-worker
       ;;
     beat)
       benoetigt DATABASE_URL REDIS_URL IMAGE_TAG
@@ -173,6 +195,7 @@ for ziel in "${ziele[@]}"; do
         --project klein-test \
         --service-account klein-run@klein-test.iam.gserviceaccount.com \
         --ingress all \
+        --no-allow-unauthenticated \
         --min-instances 0 \
         --max-instances 1 \
         --no-cpu-throttling \
@@ -183,6 +206,7 @@ for ziel in "${ziele[@]}"; do
         --command plattform-health \
         --args=--,celery,-A,plattform.worker,beat \
         --set-env-vars "$ENV_VARS"
+      nicht_oeffentlich services beat
       ;;
     *)
       echo "Unbekanntes Ziel „$ziel“ (bekannt: ${bekannt[*]})" >&2
