@@ -169,12 +169,12 @@ WARNING_COMMANDS = ("validate", "check", "generate")  # commands that say what i
 
 def _warn(facts: object) -> None:
     """German warnings of a valid matrix (e.g. an ended QA window), one per line on stderr."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from .facts import Facts, warnings
 
     assert isinstance(facts, Facts)
-    for line in warnings(facts, datetime.now(timezone.utc).date()):
+    for line in warnings(facts, datetime.now(UTC).date()):
         print(f"Warnung: {line}", file=sys.stderr)
 
 
