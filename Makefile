@@ -11,7 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help venv build serve validate generate check lint test test-unit test-update bench clean \
-        check-stack stack-deps docker-images
+        check-stack stack-deps docker-images vendor
 
 help: ## diese Hilfe
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ stack-deps:
 	    echo "⚠ redis-server fehlt; installieren mit: sudo apt-get install -y redis-server"; \
 	    echo "  (bis dahin überspringt make test die Stack-Tests, make check-stack bricht ab)"; \
 	  fi; }
+
+vendor: $(STAMP) ## Mermaid (für die Diagramme) neu von npm holen, Integrität und SHA-256 geprüft
+	@$(PY) -m umgebungsmatrix.vendor
 
 bench: $(STAMP) ## Benchmarks (Ergebnisse auf der Konsole)
 	@$(PY) bench/run.py

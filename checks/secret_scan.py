@@ -24,6 +24,7 @@ from typing import Any
 from umgebungsmatrix import secretshapes
 from umgebungsmatrix.facts import Facts
 from umgebungsmatrix.paths import DOCS_DIR, ROOT
+from umgebungsmatrix.vendor import is_vendored
 
 from .cloudrun.parsed import load_yaml
 from .findings import Finding
@@ -164,8 +165,11 @@ def readable_text(path: Path) -> str:
     return html.unescape(text) if path.suffix in (".html", ".json", ".xml") else text
 
 
-def shapes(path: str, text: str) -> list[Finding]:
-    """Places that look like a real secret (token shapes, passwords in URLs, high entropy)."""
+def shapes(path: str, text: str, file: Path | None = None) -> list[Finding]:
+    """Places that look like a real secret (token shapes, passwords in URLs, high entropy); none for a
+    pinned third-party file (umgebungsmatrix.vendor: same SHA-256), whose minified code is high-entropy."""
+    if file is not None and is_vendored(file):
+        return []
     return [
         Finding(
             RULE,
@@ -185,7 +189,7 @@ def scan_tree(folder: Path, facts: Facts, shown: str) -> list[Finding]:
     for file in text_files(folder, SITE_SUFFIXES):
         rel = f"{shown}/{file.relative_to(folder).as_posix()}"
         text = readable_text(file)
-        out += shapes(rel, text) + _leaks(rel, text, values)
+        out += shapes(rel, text, file) + _leaks(rel, text, values)
         if "/downloads/" in f"/{file.relative_to(folder).as_posix()}":
             out += scan_text(rel, text, facts, examples)
     return out
@@ -203,7 +207,7 @@ def no_secret_values(facts: Facts, artifacts: Artifacts) -> list[Finding]:
         if rel in artifacts:
             continue  # generated pages: judged above, from the render
         text = readable_text(file)
-        out += shapes(rel, text) + _leaks(rel, text, values)
+        out += shapes(rel, text, file) + _leaks(rel, text, values)
     if (ROOT / "site").is_dir():
         out += scan_tree(ROOT / "site", facts, "site")
     return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from mkdocs.exceptions import PluginError
 
-from umgebungsmatrix.artifacts import compose_file, deploy_scripts, render_all
+from umgebungsmatrix.artifacts import compose_file, deploy_scripts, diagrams, render_all
 from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, fence
 from umgebungsmatrix.errors import UmxError
 from umgebungsmatrix.facts import (
@@ -30,7 +30,7 @@ from umgebungsmatrix.facts import (
 )
 from umgebungsmatrix.facts.templates import Context, TemplateService
 
-from . import differences, pages
+from . import differences, matrixpage, pages
 
 LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".py": "python", ".json": "json"}
 
@@ -101,6 +101,36 @@ def define_env(env: Any) -> None:
     def umgebungsmatrix_tabelle() -> str:
         """The German comparison table, rendered from the matrix."""
         return table_markdown(facts, page_path())
+
+    @env.macro
+    def diagramm_dienste(stage_id: str) -> str:
+        """Mermaid diagram of a stage's services and their connections."""
+        return diagrams.services(facts, facts.stage(stage_id))
+
+    @env.macro
+    def diagramm_secrets() -> str:
+        """Mermaid diagram: where each stage's secrets come from."""
+        return diagrams.secrets(facts)
+
+    @env.macro
+    def diagramm_release() -> str:
+        """Mermaid diagram of the release flow (migration job, canary split)."""
+        return diagrams.release(facts)
+
+    @env.macro
+    def umgebungsmatrix_ueberblick() -> str:
+        """Key facts per stage with ✓/✗ marks (the one-screen overview)."""
+        return matrixpage.overview_markdown(facts)
+
+    @env.macro
+    def umgebungsmatrix_vollstaendig() -> str:
+        """The full table; the page wraps it in <div class="umgebungsmatrix"> (sticky header and stage column)."""
+        return matrixpage.matrix_markdown(facts, page_path())
+
+    @env.macro
+    def abweichungen() -> str:
+        """Cells that differ from the seed, with its wording and the reason."""
+        return matrixpage.deviations_markdown(facts, page_path())
 
     @env.macro
     def umgebungsmatrix_je_stage() -> str:

@@ -141,6 +141,7 @@ def code_copy(tmp_path: Path) -> Path:
             "compose",
             ".env.example",
             "mkdocs.yml",
+            "overrides",
             "constraints.txt",
         ),
     )

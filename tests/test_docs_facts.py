@@ -24,45 +24,22 @@ PAGES = (
 )
 # Values named in the issue; kept even if the matrix changes, they must never be typed.
 ISSUE_LITERALS = ("512", "25%", "ingestion", "agents", "8000")
-JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
 # --- helpers -------------------------------------------------------------------
 
 
 def fact_literals(matrix) -> set[str]:
-    """Distinctive fact values of the matrix, as they would be typed on a page."""
-    from umgebungsmatrix.facts import prozent
+    """The product's fact literals (umgebungsmatrix.facts.literals) plus the values the issue named."""
+    from umgebungsmatrix.facts.literals import fact_literals as product
 
-    p = matrix.plattform
-    facts = set(ISSUE_LITERALS)
-    facts |= {q.name for q in p.queues.values()}
-    facts |= {str(port) for port in (p.postgres.port, p.redis.port)}
-    facts |= {p.artefakte.registry, p.artefakte.tag_variable, str(p.rag.embedding_dimension)}
-    facts |= set(matrix.variablen)
-    for kind in matrix.dienstarten.values():
-        facts |= {str(kind.port)} if kind.port else set()
-        facts |= {kind.image} if kind.image else set()
-        facts |= {kind.health_pfad} if kind.health_pfad else set()
-    for stage in matrix.stages:
-        facts.add(prozent(stage.langfuse.sampling_prozent))
-        if stage.einlesen.batch_groesse >= 10:  # small numbers occur in ordinary prose
-            facts.add(str(stage.einlesen.batch_groesse))
-        if stage.rag:
-            facts.add(str(stage.rag.index_test_vektoren))
-        if stage.gcp:
-            facts |= {stage.gcp.projekt, stage.gcp.region}
-        if stage.netz.art == "cloudrun":
-            facts |= {stage.netz.cloudsql_instanz, stage.netz.memorystore_instanz, stage.netz.vpc_connector}
-        if stage.secrets.quelle == "env_datei":
-            facts.add(stage.secrets.datei)
-    return facts
+    return product(matrix) | set(ISSUE_LITERALS)
 
 
 def typed_facts(markdown: str, facts: set[str]) -> list[str]:
-    """Facts that appear literally in the Markdown outside of Jinja expressions."""
-    text = JINJA.sub(" ", markdown)
-    return sorted(f for f in facts if re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-])", text))
+    from umgebungsmatrix.facts.literals import typed_facts as product
+
+    return product(markdown, facts)
 
 
 def page_text(site: Path, page: str) -> str:
@@ -171,3 +148,19 @@ def test_typed_fact_scanner_finds_typed_values(seed) -> None:
     assert typed_facts(rendered, facts) == []
     block = "{% for s in matrix.stages %}{{ prozent(s.langfuse.sampling_prozent) }}{% endfor %}"
     assert typed_facts(block, facts) == []
+
+
+def test_a_cell_that_types_a_fact_is_refused(live) -> None:
+    """Cell and detail page cannot state different values: a cell must render each fact from the matrix."""
+    from test_access import LIVE_TEXT, errors, line_of
+
+    template = (
+        "einlesen: \"Cloud Run Worker Queue `{{ queue('einlesen') }}`, maxInstances abgestimmt auf Kostenlimit; "
+        'Batches {{ stage.einlesen.batch_groesse }} Chunks."'
+    )
+    assert template in LIVE_TEXT
+    batch = str(live.stage("prod").model.einlesen.batch_groesse)
+    text = LIVE_TEXT.replace(template, template.replace("{{ stage.einlesen.batch_groesse }}", batch))
+    found = [line for line in errors(text) if "wörtlich" in line]
+    assert len(found) == 1 and f"„{batch}“" in found[0], found
+    assert found[0].startswith(f"matrix/umgebungen.yaml:{line_of(text, 'Batches ' + batch)}:")

@@ -4,7 +4,8 @@
 #
 # Deploy der Stage Prod GCP (läuft in der CI).
 # Aufruf: cloudrun/prod/deploy.sh [ZIEL ...]
-#   ohne ZIEL: migrate web worker agenten-worker beat litellm
+#   ohne ZIEL: migrate web worker agenten-worker litellm
+#   optional, nur wenn genannt: beat
 # Wendet die Manifeste dieses Ordners an; envsubst ersetzt nur ${IMAGE_TAG} ${STABIL_IMAGE_TAG} ${REVISION_NEU} ${REVISION_STABIL}.
 # Revisionsnamen: <dienst>-<Suffix aus dem Tag> (für jeden gültigen Docker-Tag zulässig).
 
@@ -99,7 +100,7 @@ render() {
   MANIFEST="$arbeit/$1"
 }
 
-standard=(migrate web worker agenten-worker beat litellm)
+standard=(migrate web worker agenten-worker litellm)
 bekannt=(migrate web worker agenten-worker beat litellm)
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"

@@ -18,7 +18,7 @@ import jinja2
 
 from ..facts import CloudStage, ComposeStage, Facts, Stage, relative_link
 from ..facts.templates import bytecode_cache, prozent
-from . import cloudrun_manifests, compose_file, deploy_scripts, env_example
+from . import cloudrun_manifests, compose_file, deploy_scripts, diagrams, env_example
 from .common import HEADER_TEXT, rendered
 
 TITLE = "Stage-Seiten"
@@ -137,6 +137,10 @@ class Page:
                 f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |"
             )
         return "\n".join(rows)
+
+    def diagram(self) -> str:
+        """Mermaid diagram of this stage's services and how they connect."""
+        return diagrams.services(self.facts, self.stage)
 
     def access_table(self) -> str:
         """Who may invoke each service and job (matrix `zugriff`), as a German table."""

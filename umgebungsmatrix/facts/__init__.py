@@ -17,7 +17,7 @@ from pathlib import Path
 from ..matrix import Source
 from ..matrix import load as load_source
 from ..paths import DOCS_DIR, MATRIX_FILE
-from .build import build, cell, render, secret_id, stage_context, stage_resources, template_service
+from .build import build, cell, cell_parts, render, secret_id, stage_context, stage_resources, template_service
 from .model import (
     Access,
     CloudService,
@@ -96,6 +96,7 @@ __all__ = [
     "TemplateProblem",
     "build",
     "cell",
+    "cell_parts",
     "from_source",
     "kurz",
     "load",

@@ -21,6 +21,7 @@ from ..matrix import Source
 from ..matrix import model as m
 from ..matrix.yamlload import Problem
 from ..secretshapes import looks_secret
+from .literals import fact_literals, typed_facts
 from .model import (
     Access,
     CloudService,
@@ -118,11 +119,30 @@ class _Builder:
         return values
 
     def _cells(self, index: int, st: m.Stage, context: Context) -> None:
+        """Each cell renders, and types no fact the matrix holds: a cell and a detail page then state
+        the same value, because both render it from the matrix (literals.py)."""
+        literals = self._literals()
         for column, template in st.zellen.items():
+            where = ("stages", index, "zellen", column)
             try:
                 context.render(template)
             except TemplateProblem as exc:
-                self.problems.append(Problem(("stages", index, "zellen", column), str(exc)))
+                self.problems.append(Problem(where, str(exc)))
+            typed = typed_facts(template, literals)
+            if typed:
+                shown = ", ".join(f"„{t}“" for t in typed)
+                self.problems.append(
+                    Problem(
+                        where,
+                        f"die Zelle nennt {shown} wörtlich: aus der Matrix rendern ({{{{ … }}}}), "
+                        "sonst laufen Zelle und Detailseiten auseinander",
+                    )
+                )
+
+    def _literals(self) -> set[str]:
+        if not hasattr(self, "_literal_cache"):
+            self._literal_cache = fact_literals(self.matrix)
+        return self._literal_cache
 
     def _examples(self, st: m.Stage, context: Context, names: tuple[str, ...]) -> dict[str, str]:
         """Rendered `beispiel` hints of the secrets the compose stage reads (.env.example)."""
@@ -431,21 +451,25 @@ def stage_context(matrix: m.Matrix, stage: Stage, page: str = TABLE_PAGE) -> Con
     return Context(matrix, stage.model, [template_service(s) for s in stage_resources(stage)], page)
 
 
-def cell(facts: Facts, stage: Stage, column_id: str, page: str = TABLE_PAGE) -> str:
-    """The rendered text of one table cell as seen from docs-relative `page` (cached per page)."""
-    key = (stage.id, column_id, page)
-    cached = facts.cache.get(key)
-    if cached is not None:
-        return cached
+def cell_parts(facts: Facts, stage: Stage, column_id: str, page: str = TABLE_PAGE) -> tuple[str, str]:
+    """(body, suffix) of one table cell: the rendered template, and the empty-start sentence
+    (plattform.leerer_start_text) when the column and the stage have it, else ''."""
     column = next(c for c in facts.matrix.spalten if c.id == column_id)
     if column.stagename:
-        text = stage.name
-    else:
-        text = stage_context(facts.matrix, stage, page).render(stage.model.zellen[column_id])
-    if column.leerer_start and stage.empty_start:
-        text = f"{text} {facts.matrix.plattform.leerer_start_text}"
-    facts.cache[key] = text
-    return text
+        return stage.name, ""
+    key = (stage.id, column_id, page)
+    body = facts.cache.get(key)
+    if body is None:
+        body = stage_context(facts.matrix, stage, page).render(stage.model.zellen[column_id])
+        facts.cache[key] = body
+    suffix = facts.matrix.plattform.leerer_start_text if column.leerer_start and stage.empty_start else ""
+    return body, suffix
+
+
+def cell(facts: Facts, stage: Stage, column_id: str, page: str = TABLE_PAGE) -> str:
+    """The rendered text of one table cell as seen from docs-relative `page` (cached per page)."""
+    body, suffix = cell_parts(facts, stage, column_id, page)
+    return f"{body} {suffix}" if suffix else body
 
 
 def render(facts: Facts, stage: Stage | None, template: str, page: str = TABLE_PAGE) -> str:

@@ -328,6 +328,13 @@ class Zugriff(Strict):
     qa_fenster: QaFenster | None = Field(default=None, description="befristet öffentlich für QA (nur Staging)")
 
 
+class Abweichung(Strict):
+    """A cell that deliberately differs from the page the matrix grew from (the seed)."""
+
+    ursprungstext: str = Field(min_length=1, description="der Wortlaut des Ursprungstexts, wörtlich")
+    grund: str = Field(min_length=1, description="warum die Zelle abweicht (was der erzeugte Stack tut)")
+
+
 class ComposeHealthcheck(Strict):
     intervall: str = Field(pattern=DURATION_PATTERN)
     timeout: str = Field(pattern=DURATION_PATTERN)
@@ -390,6 +397,11 @@ class Stage(Strict):
         "angemeldet und ohne Aufrufer",
     )
     zellen: dict[str, str]
+    abweichungen: dict[str, Abweichung] = Field(
+        default_factory=dict,
+        description="Zellen (Schlüssel: Spalte), die bewusst vom Ursprungstext abweichen; "
+        "die Matrix-Seite listet sie unter „Abweichungen vom Ursprungstext“",
+    )
     compose: Compose | None = Field(default=None, description="nur bei laufzeit compose")
 
 

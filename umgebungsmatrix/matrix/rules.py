@@ -67,6 +67,7 @@ def check(matrix: Matrix, docs_dir: Path | None) -> list[Problem]:
         _variables,
         _secrets,
         _compose,
+        _deviations,
         _access,
         _no_secret_values,
     ):
@@ -588,6 +589,17 @@ def _compose(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
             )
         if lf.volume == facts.postgres_volume:
             yield Problem(at + ("langfuse", "volume"), "Langfuse braucht ein eigenes Volume")
+
+
+def _deviations(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
+    """`abweichungen` name table columns that have cells (not the stage-name column)."""
+    columns = {c.id for c in matrix.spalten if not c.stagename}
+    for i, stage in enumerate(matrix.stages):
+        for column in stage.abweichungen:
+            if column not in columns:
+                yield Problem(
+                    ("stages", i, "abweichungen", column), f"unbekannte Spalte „{column}“{suggest(column, columns)}"
+                )
 
 
 def _access(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
