@@ -11,7 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help venv build serve validate generate check lint test test-unit test-update bench clean \
-        check-stack stack-deps docker-images vendor
+        check-stack stack-deps browser-deps docker-images vendor
 
 help: ## diese Hilfe
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ lint: $(STAMP) ## ruff (Format und Lint), mypy, Schichtenvertrag (import-linter)
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/lint-imports --no-cache > /dev/null && echo "✓ Schichten: matrix → facts → artifacts → checks → site/CLI, ohne Zyklen"
 
-test: $(STAMP) stack-deps ## alle Tests: Matrix, Drift, Lint, strenger Site-Build, pytest (unit, live, docker)
+test: $(STAMP) stack-deps browser-deps ## alle Tests: Matrix, Drift, Lint, strenger Site-Build, pytest (unit, live, docker)
 	@$(UMX) validate
 	@$(MAKE) --no-print-directory check
 	@site=$$(mktemp -d) && $(VENV)/bin/mkdocs build --strict --site-dir $$site \
@@ -87,6 +87,19 @@ stack-deps:
 
 vendor: $(STAMP) ## Mermaid (für die Diagramme) neu von npm holen, Integrität und SHA-256 geprüft
 	@$(PY) -m umgebungsmatrix.vendor
+
+# chromium + chromium-driver (Debian-Pakete) für die Browser-Tests; nichts wird zur Laufzeit geladen.
+browser-deps:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "→ Installiere chromium und chromium-driver (apt-get) …"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null; }; \
+	  else \
+	    echo "⚠ chromium fehlt; installieren mit: sudo apt-get install -y chromium chromium-driver"; \
+	    echo "  (bis dahin überspringt make test die Browser-Tests)"; \
+	  fi; }
 
 bench: $(STAMP) ## Benchmarks (Ergebnisse auf der Konsole)
 	@$(PY) bench/run.py

@@ -5,8 +5,11 @@
 - on_files: generated pages (docs/stages/<id>.md) are served from the render;
   orphaned ones (a removed stage) leave the build; every other generated file
   is published from memory under downloads/<path> for the download links.
+- on_files also publishes each stage's generated files as one ZIP (repo paths
+  kept, `.env.example` included; browsers drop a leading dot from single downloads).
 - on_post_build: says when the committed generated files differ from the
-  render (`make generate` writes them).
+  render (`make generate` writes them), and drops what the site never loads:
+  source maps and the search languages other than the configured ones.
 
 MkDocs loads hooks by file path, so this module imports only absolute names.
 """
@@ -20,7 +23,7 @@ from typing import Any
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from umgebungsmatrix.artifacts import GENERATED_MARK, render_all
-from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, PAGES_DIR, page_path
+from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, PAGES_DIR, Page, page_path, zip_bytes, zip_path
 from umgebungsmatrix.errors import UmxError
 from umgebungsmatrix.facts import Facts, load
 
@@ -95,10 +98,39 @@ def on_files(files: Files, config: Any) -> Files:
             files.append(
                 File.generated(config, f"{DOWNLOADS}/{path}", content=text, inclusion=InclusionLevel.NOT_IN_NAV)
             )
+    for stage in facts.stages:
+        stage_files = {p: rendered[p] for p in Page(facts, stage, dict(rendered)).generated_files()}
+        files.append(
+            File.generated(config, zip_path(stage), content=zip_bytes(stage_files), inclusion=InclusionLevel.NOT_IN_NAV)
+        )
     return files
 
 
+def _search_languages(config: Any) -> list[str]:
+    for plugin in config.get("plugins", {}).values() if hasattr(config.get("plugins"), "values") else []:
+        langs = getattr(getattr(plugin, "config", None), "lang", None)
+        if langs:
+            return list(langs) if isinstance(langs, (list, tuple)) else [str(langs)]
+    return ["en"]
+
+
+def _drop_unused_assets(config: Any) -> None:
+    """Source maps (only developer tools ask for them) and lunr languages search does not load
+    (Material's worker loads lunr.stemmer.support, lunr.multi and lunr.<lang> of `search.lang`)."""
+    site = config["site_dir"]
+    keep = {"lunr.stemmer.support.min.js", "lunr.multi.min.js"} | {
+        f"lunr.{lang}.min.js" for lang in _search_languages(config)
+    }
+    for folder, _dirs, names in os.walk(site):
+        for name in names:
+            path = os.path.join(folder, name)
+            in_lunr = os.sep + os.path.join("javascripts", "lunr") in folder
+            if name.endswith(".map") or (in_lunr and name.endswith(".js") and name not in keep):
+                os.remove(path)
+
+
 def on_post_build(config: Any) -> None:
+    _drop_unused_assets(config)
     facts = _facts()
     if facts is None:
         return

@@ -48,6 +48,16 @@ def _columns(table: Table, rag: Rag) -> list[str]:
     return rows
 
 
+SQL_BLOCK_ID = "schema-sql"  # id of the schema.sql block; pymdownx.highlight anchors its lines
+
+
+def line_link(number: int, text: str | None = None) -> str:
+    """A link to line N of the schema.sql block below (`#__codelineno-schema-sql-N`). Raw HTML: MkDocs
+    does not see ids inside highlighted code, so it would report the anchor as missing;
+    tests/test_browser.py checks that every such link has its target."""
+    return f'<a href="#__codelineno-{SQL_BLOCK_ID}-{number}">{text or f"Zeile {number}"}</a>'
+
+
 def _index_key(index: Index) -> str:
     return ", ".join(f"{k.expression} {k.opclass}" if k.opclass else k.expression for k in index.columns)
 
@@ -56,7 +66,9 @@ def _indexes(table: Table) -> list[str]:
     rows = ["| Index | Methode | Schlüssel | Zeile |", "|---|---|---|---|"]
     for index in table.indexes:
         kind = f"{index.method}, eindeutig" if index.unique else index.method
-        rows.append(f"| `{index.name}` | {kind} | {_cell(_index_key(index))} | {index.line} |")
+        rows.append(
+            f"| `{index.name}` | {kind} | {_cell(_index_key(index))} | {line_link(index.line, str(index.line))} |"
+        )
     for columns in table.unique:
         rows.append(f"| (UNIQUE-Constraint) | btree, eindeutig | {_cell(', '.join(columns))} | – |")
     return rows
@@ -67,7 +79,7 @@ def _policies(policies: tuple[Policy, ...]) -> list[str]:
     for policy in policies:
         rows.append(
             f"| `{policy.name}` | {policy.command} | {_cell(policy.using)} | "
-            f"{_cell(policy.with_check)} | {policy.line} |"
+            f"{_cell(policy.with_check)} | {line_link(policy.line, str(policy.line))} |"
         )
     return rows
 
@@ -79,7 +91,10 @@ def _table(table: Table, rag: Rag) -> str:
     parts = [f"### `{table.name}`", ""]
     if table.comment:
         parts += [table.comment, ""]
-    parts += [f"Rolle: **{_role(table, rag)}** · Row Level Security: **{rls}** · definiert in Zeile {table.line}", ""]
+    parts += [
+        f"Rolle: **{_role(table, rag)}** · Row Level Security: **{rls}** · definiert in {line_link(table.line)}",
+        "",
+    ]
     parts += _columns(table, rag) + [""]
     if table.indexes or table.unique:
         parts += _indexes(table) + [""]
@@ -90,7 +105,7 @@ def _table(table: Table, rag: Rag) -> str:
 
 def structure_markdown(schema: SchemaSql, rag: Rag) -> str:
     """Tables with columns, indexes and policies, as Markdown."""
-    extensions = ", ".join(f"`{e.name}` (Zeile {e.line})" for e in schema.extensions) or "keine"
+    extensions = ", ".join(f"`{e.name}` ({line_link(e.line)})" for e in schema.extensions) or "keine"
     head = [
         f"{len(schema.statements)} Anweisungen, {len(schema.tables)} Tabellen, "
         f"{len(schema.indexes)} Indizes, {len(schema.policies)} Policies; Extensions: {extensions}.",
@@ -107,7 +122,7 @@ def sql_markdown(text: str) -> str:
     fence = "```"
     while fence in text:
         fence += "`"
-    return f'{fence}sql title="schema.sql"\n{text.rstrip()}\n{fence}'
+    return f'{fence}{{ .sql #{SQL_BLOCK_ID} linenums="1" title="schema.sql" }}\n{text.rstrip()}\n{fence}'
 
 
 def register(env, matrix: Matrix, _page_path: Callable[[], str]) -> None:

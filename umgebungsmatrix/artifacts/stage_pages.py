@@ -11,6 +11,9 @@ read as a comment).
 from __future__ import annotations
 
 import functools
+import io
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +60,38 @@ def page_path(stage: Stage) -> str:
     return f"{PAGES_DIR}/{stage.id}.md"
 
 
-def fence(text: str, language: str, title: str = "") -> str:
-    """A fenced code block that survives backtick runs inside `text`."""
+def fence(text: str, language: str, title: str = "", block: str = "") -> str:
+    """A fenced code block that survives backtick runs inside `text`; with `block`, an id and line
+    numbers (pymdownx.highlight anchors line N as `__codelineno-<block>-N`)."""
     longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
     ticks = "`" * max(3, longest + 1)
+    if block:
+        attrs = f'{{ .{language} #{block} linenums="1"' + (f' title="{title}"' if title else "") + " }"
+        return f"{ticks}{attrs}\n{text.rstrip(chr(10))}\n{ticks}"
     attrs = f' title="{title}"' if title else ""
     return f"{ticks}{language}{attrs}\n{text.rstrip(chr(10))}\n{ticks}"
+
+
+def block_id(path: str) -> str:
+    """Id of a generated file's code block: `datei-cloudrun-staging-web-yaml`."""
+    return "datei-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+def zip_path(stage: Stage) -> str:
+    """Where the site publishes a stage's generated files as one ZIP (docs-relative)."""
+    return f"{DOWNLOADS}/{stage.id}-dateien.zip"
+
+
+def zip_bytes(files: dict[str, str]) -> bytes:
+    """A ZIP of `files` (repo path -> text), byte for byte reproducible: fixed timestamps, sorted."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if path.endswith(".sh") else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[path])
+    return buffer.getvalue()
 
 
 def cell(text: str) -> str:
@@ -90,8 +119,24 @@ class Page:
         return compose_file.cli(self.stage, *args, v1=v1)
 
     def file_block(self, path: str) -> str:
+        """The file folded (collapsible, closed), with line numbers; line N is `#__codelineno-<id>-N`."""
         suffix = Path(path).suffix or Path(path).name
-        return fence(self.files[path], LANGUAGES.get(suffix, "text"), path)
+        text = self.files[path]
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        block = fence(text, LANGUAGES.get(suffix, "text"), path, block_id(path))
+        body = "\n".join(("    " + line) if line else "" for line in block.split("\n"))
+        return f'??? abstract "`{path}` – {lines} Zeilen"\n\n{body}'
+
+    def line_link(self, path: str, number: int) -> str:
+        """A link to line `number` of a generated file's block on this page (raw HTML: MkDocs cannot
+        see ids inside highlighted code; tests/test_browser.py checks every such target exists)."""
+        return f'<a href="#__codelineno-{block_id(path)}-{number}">Zeile {number}</a>'
+
+    def zip_link(self) -> str:
+        """Link to all generated files of the stage as one ZIP (repo paths kept: `.env.example` too)."""
+        target = relative_link(zip_path(self.stage), self.path)
+        name = Path(zip_path(self.stage)).name
+        return f'[Alle Dateien als ZIP ({name})]({target}){{ download="{name}" }}'
 
     def variables_table(self) -> str:
         rows = ["| Variable | Wert | Dienste |", "| --- | --- | --- |"]
@@ -120,21 +165,23 @@ class Page:
         stage = self.stage
         assert isinstance(stage, CloudStage)
         rows = [
-            "| Dienst | Art | Queues | Min–Max | Ingress | CPU immer zugeteilt | Port | Manifest |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| Dienst | Art | Instanzen | Ingress | CPU immer | Port | Manifest |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for s in stage.services:
-            queues = ", ".join(f"`{q}`" for q in s.queues) or "–"
+            queues = " (" + ", ".join(f"`{q}`" for q in s.queues) + ")" if s.queues else ""
             name = f"`{s.name}`" + (" (optional)" if s.optional else "")
+            manifest = cloudrun_manifests.manifest_path(stage, s)
             rows.append(
-                f"| {name} | {s.display} | {queues} | {s.min_instances}–{s.max_instances} | "
+                f"| {name} | {s.display}{queues} | {s.min_instances}–{s.max_instances} | "
                 f"`{s.ingress}` | {'ja' if s.background else 'nein'} | {s.container_port or '–'} | "
-                f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |"
+                f"{self.download(manifest, Path(manifest).name)} |"
             )
         for s in stage.jobs:
+            manifest = cloudrun_manifests.manifest_path(stage, s)
             rows.append(
-                f"| `{s.name}` (Job) | {s.display} | – | einmal je Deploy | – | – | – | "
-                f"{self.download(cloudrun_manifests.manifest_path(stage, s))} |"
+                f"| `{s.name}` (Job) | {s.display} | einmal je Deploy | – | – | – | "
+                f"{self.download(manifest, Path(manifest).name)} |"
             )
         return "\n".join(rows)
 
