@@ -62,6 +62,18 @@ COMMANDS = (
         "checks.stack.command",
     ),
     Command(
+        "cloud-diff",
+        "Live-Dienste und -Jobs einer Cloud-Stage mit den Manifesten vergleichen, nur lesend "
+        "(Exit 1 bei Abweichung, 2 ohne Zugriff oder bei falscher Eingabe)",
+        "checks.cloud.diff",
+    ),
+    Command(
+        "cloud-check",
+        "Ressourcen einer Cloud-Stage (Cloud SQL, Memorystore, Connector, Secrets, Dienstkonto, "
+        "Registry, Aufrufer) lesend gegen die Matrix prüfen (Exit 1 bei Abweichung)",
+        "checks.cloud.audit",
+    ),
+    Command(
         "docker",
         "Docker-Stack: Engine-Status, Offline-Images, Reste abgebrochener Läufe",
         "dockerstack.commands",
