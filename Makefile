@@ -10,7 +10,7 @@ export NO_MKDOCS_2_WARNING := 1
 # bytecode caches (__pycache__, ignored by git and by the image contexts) save ~100 ms per CLI start
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help venv build serve validate generate check lint test test-unit test-update bench clean \
+.PHONY: help venv build build-zensical serve validate generate check lint test test-unit test-update bench clean \
         check-stack stack-deps browser-deps docker-images vendor
 
 help: ## diese Hilfe
@@ -30,6 +30,10 @@ build: $(STAMP) ## Website nach site/ bauen (streng: Fehler bei kaputten Links)
 	@$(UMX) validate
 	@$(VENV)/bin/mkdocs build --strict
 	@echo "✓ Website in site/ gebaut – öffnen mit: xdg-open site/index.html"
+
+build-zensical: $(STAMP) ## dieselbe Website mit Zensical bauen (streng), nach site-zensical/
+	@$(UMX) validate
+	@$(PY) -m macros.zensical_build
 
 serve: $(STAMP) ## Vorschau mit Neuladen unter http://127.0.0.1:8008
 	@$(UMX) validate
@@ -56,6 +60,7 @@ test: $(STAMP) stack-deps browser-deps ## alle Tests: Matrix, Drift, Lint, stren
 	@$(MAKE) --no-print-directory check
 	@site=$$(mktemp -d) && $(VENV)/bin/mkdocs build --strict --site-dir $$site \
 	  && echo "✓ strenger Site-Build" && $(UMX) secret-scan $$site; status=$$?; rm -rf $$site; exit $$status
+	@site=$$(mktemp -d) && $(PY) -m macros.zensical_build --site-dir $$site; status=$$?; rm -rf $$site; exit $$status
 	@$(UMX) docker status
 	@$(PY) -m pytest -q
 

@@ -22,13 +22,13 @@ from typing import Any
 
 from mkdocs.structure.files import File, Files, InclusionLevel
 
+from macros import sitefiles
 from umgebungsmatrix.artifacts import GENERATED_MARK, render_all
-from umgebungsmatrix.artifacts.stage_pages import DOWNLOADS, PAGES_DIR, Page, page_path, zip_bytes, zip_path
+from umgebungsmatrix.artifacts.stage_pages import PAGES_DIR
 from umgebungsmatrix.errors import UmxError
 from umgebungsmatrix.facts import Facts, load
 
 log = logging.getLogger("mkdocs.plugins.umgebungsmatrix")
-DOCS_PREFIX = "docs/"
 
 
 def on_startup(command: str, dirty: bool) -> None:
@@ -43,25 +43,12 @@ def _facts() -> Facts | None:
         return None  # the macros module reports the broken matrix with file:line
 
 
-def _insert(nav: list[Any], entries: list[dict[str, str]]) -> bool:
-    """Put `entries` right after stages/index.md, wherever that stands in the nav."""
-    index = f"{PAGES_DIR}/index.md"
-    for i, item in enumerate(nav):
-        value = item if isinstance(item, str) else next(iter(item.values())) if isinstance(item, dict) else None
-        if value == index:
-            nav[i + 1 : i + 1] = entries
-            return True
-        if isinstance(value, list) and _insert(value, entries):
-            return True
-    return False
-
-
 def on_config(config: Any) -> Any:
     facts = _facts()
     if facts is None or not config.nav:
         return config
-    entries = [{stage.name: page_path(stage)} for stage in facts.stages]
-    if not _insert(config.nav, entries):
+    entries = sitefiles.stage_nav(facts)
+    if not sitefiles.insert_stage_nav(config.nav, entries):
         config.nav.append({"Stages": entries})
     return config
 
@@ -84,7 +71,7 @@ def on_files(files: Files, config: Any) -> Files:
                 files.remove(file)
         return files
     rendered = render_all(facts)
-    pages = {path[len(DOCS_PREFIX) :]: text for path, text in rendered.items() if path.startswith(DOCS_PREFIX)}
+    pages = sitefiles.generated_pages(rendered)
     for file in list(files):
         if file.src_uri not in pages and _generated_on_disk(file):  # orphan of a removed stage
             files.remove(file)
@@ -93,16 +80,8 @@ def on_files(files: Files, config: Any) -> Files:
         if existing is not None:
             files.remove(existing)
         files.append(File.generated(config, uri, content=text))
-    for path, text in rendered.items():
-        if not path.startswith(DOCS_PREFIX):
-            files.append(
-                File.generated(config, f"{DOWNLOADS}/{path}", content=text, inclusion=InclusionLevel.NOT_IN_NAV)
-            )
-    for stage in facts.stages:
-        stage_files = {p: rendered[p] for p in Page(facts, stage, dict(rendered)).generated_files()}
-        files.append(
-            File.generated(config, zip_path(stage), content=zip_bytes(stage_files), inclusion=InclusionLevel.NOT_IN_NAV)
-        )
+    for uri, content in sitefiles.downloads(facts, rendered).items():
+        files.append(File.generated(config, uri, content=content, inclusion=InclusionLevel.NOT_IN_NAV))
     return files
 
 
@@ -114,23 +93,8 @@ def _search_languages(config: Any) -> list[str]:
     return ["en"]
 
 
-def _drop_unused_assets(config: Any) -> None:
-    """Source maps (only developer tools ask for them) and lunr languages search does not load
-    (Material's worker loads lunr.stemmer.support, lunr.multi and lunr.<lang> of `search.lang`)."""
-    site = config["site_dir"]
-    keep = {"lunr.stemmer.support.min.js", "lunr.multi.min.js"} | {
-        f"lunr.{lang}.min.js" for lang in _search_languages(config)
-    }
-    for folder, _dirs, names in os.walk(site):
-        for name in names:
-            path = os.path.join(folder, name)
-            in_lunr = os.sep + os.path.join("javascripts", "lunr") in folder
-            if name.endswith(".map") or (in_lunr and name.endswith(".js") and name not in keep):
-                os.remove(path)
-
-
 def on_post_build(config: Any) -> None:
-    _drop_unused_assets(config)
+    sitefiles.drop_unused_assets(config["site_dir"], _search_languages(config))
     facts = _facts()
     if facts is None:
         return

@@ -28,6 +28,8 @@ from mkdocs.exceptions import PluginError
 
 from umgebungsmatrix.facts.templates import bytecode_cache, german_syntax, german_undefined
 
+from .engine import page_uri
+
 OPT_IN = "<!-- jinja -->"
 COMMAND_ENV = "UMX_MKDOCS_COMMAND"  # set by macros/hooks.py on_startup
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")
@@ -160,7 +162,7 @@ def render_page(env: Any) -> None:
         return
     source = env.markdown
     template_text = protect_code_blocks(source)
-    uri = page.file.src_uri if page is not None else "?"
+    uri = page_uri(page) or "?"
     env.env.finalize = finalize  # read when a template compiles
     try:
         rendered = _compile(env.env, template_text, uri).render(**{**env.variables, **meta})

@@ -31,6 +31,7 @@ from umgebungsmatrix.facts import (
 from umgebungsmatrix.facts.templates import Context, TemplateService
 
 from . import differences, matrixpage, pages
+from .engine import page_uri
 
 LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".py": "python", ".json": "json"}
 
@@ -88,8 +89,7 @@ def define_env(env: Any) -> None:
     rendered = render_all(facts)
 
     def page_path() -> str:
-        page = env.page
-        return page.file.src_uri if page is not None else ""
+        return page_uri(env.page)
 
     env.variables["matrix"] = facts.matrix
     env.variables["plattform"] = facts.platform
