@@ -17,8 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.15
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -39,32 +37,52 @@ def _mkdocs(config: Path, site: Path, env: dict[str, str]) -> float:
 
 
 def _configs(work: Path) -> tuple[Path, Path, Path]:
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
-    dump = work / "rendered"
+    """Three configs as text (mkdocs.yml has python tags a safe YAML loader refuses)."""
+    import re
+
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    root_docs = f"docs_dir: {ROOT / 'docs'}"
     # the real config plus the dump hook (last, so it sees the macros' output)
-    with_hook = dict(
-        config, hooks=config["hooks"] + [str(ROOT / "bench" / "dump_markdown_hook.py")], docs_dir=str(ROOT / "docs")
+    with_hook = re.sub(r"(?m)^docs_dir: .*$", root_docs, text).replace(
+        "hooks:\n  - macros/hooks.py\n",
+        f"hooks:\n  - macros/hooks.py\n  - {ROOT / 'bench' / 'dump_markdown_hook.py'}\n",
     )
-    # the plain config: same theme, extensions and validation, no macros plugin
-    plain = dict(config, docs_dir=str(dump))
-    plain["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "macros" in p)]
-    real = dict(config, docs_dir=str(ROOT / "docs"))
+    # the plain config: same theme, extensions, validation and hooks' files, no macros plugin
+    plain = re.sub(r"(?m)^  - macros:\n(?:^ {6,}.*\n)+", "", text)
+    plain = re.sub(r"(?m)^docs_dir: .*$", f"docs_dir: {work / 'rendered'}", plain)
+    plain = re.sub(r"(?m)^hooks:\n(?:^  - .*\n)+", "", plain)
+    plain = plain.replace("custom_dir: overrides", f"custom_dir: {ROOT / 'overrides'}")
+    plain = plain.replace("      - stages/index.md\n", "      - stages/index.md\n" + _stage_nav())
+    real = re.sub(r"(?m)^docs_dir: .*$", root_docs, text)
     paths = []
     for name, data in (("hook.yml", with_hook), ("plain.yml", plain), ("real.yml", real)):
         # next to mkdocs.yml: mkdocs-macros finds the `macros` module relative to the config
         path = ROOT / f".bench-{work.name}-{name}"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        path.write_text(data, encoding="utf-8")
         paths.append(path)
     return paths[0], paths[1], paths[2]
+
+
+def _stage_nav() -> str:
+    sys.path.insert(0, str(ROOT))
+    from macros import sitefiles
+    from umgebungsmatrix.facts import load
+
+    return "".join(f"      - {n}: {p}\n" for e in sitefiles.stage_nav(load()) for n, p in e.items())
 
 
 def _measure(work: Path, env: dict[str, str], hook: Path, plain: Path, real: Path) -> tuple[list[float], list[float]]:
     env["BENCH_DUMP_DIR"] = str(work / "rendered")
     _mkdocs(hook, work / "site0", env)
-    # copy static files (CSS, SQL, ...) next to the rendered pages
+    # copy static files (CSS, SQL, ...) and the downloads next to the rendered pages
     for path in (ROOT / "docs").rglob("*"):
         target = work / "rendered" / path.relative_to(ROOT / "docs")
         if path.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    for path in (work / "site0" / "downloads").rglob("*"):
+        target = work / "rendered" / "downloads" / path.relative_to(work / "site0" / "downloads")
+        if path.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
     macro_times, plain_times = [], []
