@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 def _fetch(url: str) -> str:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local)
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.read().decode("utf-8", "replace")
     except OSError:
         return ""
