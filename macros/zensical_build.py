@@ -21,10 +21,11 @@ https://zensical.org/docs/compatibility/mkdocs/migration/
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -165,14 +166,35 @@ def _messages(output: str) -> str:
     return "\n".join(lines[-60:])
 
 
-def zensical_binary() -> str:
-    here = Path(sys.executable).parent / "zensical"
-    if here.exists():
-        return str(here)
-    found = shutil.which("zensical")
-    if not found:
-        raise UmxError("zensical fehlt: pip install zensical (make build-zensical installiert es)")
-    return found
+def _zensical(config: Path) -> tuple[bool, str]:
+    """Zensical's build in this process (no second interpreter start), its terminal output captured
+    (it writes to the file descriptors directly, in colour): (built, output)."""
+    try:
+        from zensical import build as zensical_build
+    except ImportError:
+        raise UmxError("zensical fehlt: pip install zensical (make build-zensical installiert es)") from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        cwd = os.getcwd()
+        try:
+            os.chdir(WORK)
+            zensical_build(str(config.resolve()), {"clean": False, "strict": False})
+            ok = True
+        except RuntimeError:
+            ok = False
+        finally:
+            os.chdir(cwd)
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        capture.seek(0)
+        output = capture.read().decode("utf-8", "replace")
+    return ok and "Aborted" not in output, output
 
 
 def build(site_dir: Path, quiet: bool = False) -> int:
@@ -181,9 +203,9 @@ def build(site_dir: Path, quiet: bool = False) -> int:
     count = render_docs(WORK / "docs")
     config = zensical_config(WORK)
     rendered_at = time.perf_counter()
-    done = subprocess.run([zensical_binary(), "build", "-f", str(config)], cwd=WORK, capture_output=True, text=True)
-    if done.returncode != 0 or "Aborted" in done.stderr:
-        print(_messages(done.stdout + done.stderr), file=sys.stderr)
+    ok, output = _zensical(config)
+    if not ok:
+        print(_messages(output), file=sys.stderr)
         print(
             "✗ Zensical hat die Website abgelehnt (siehe oben; Zeilen zählen in der gerenderten Seite unter "
             ".zensical-build/docs/)",
