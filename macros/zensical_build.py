@@ -41,6 +41,13 @@ from umgebungsmatrix.paths import DOCS_DIR, ROOT
 from . import pages, site, sitefiles
 
 WORK = ROOT / ".zensical-build"
+# What Zensical (0.0.x) cannot do yet that the site uses, and what this build does instead (README).
+LIMITS = (
+    "Zensical kennt keine MkDocs-Hooks: Stage-Seiten, Downloads, ZIPs und Navigation legt dieser Build an",
+    "Zensicals Makros haben kein on_pre_page_macros und prüfen Links vor den Makros: "
+    "die Seiten werden vorher mit demselben Makro-Modul gerendert",
+    "Zensical übergeht Dateien mit führendem Punkt (downloads/.env.example): sie werden danach kopiert",
+)
 FRONT_MATTER = re.compile(r"\A---\n(.*?\n)---\n", re.S)
 
 
@@ -219,6 +226,8 @@ def build(site_dir: Path, quiet: bool = False) -> int:
         shutil.rmtree(site_dir)
     shutil.move(str(built), str(site_dir))
     if not quiet:
+        for note in LIMITS:
+            print(f"  Hinweis: {note}")
         print(
             f"✓ Zensical: {count} Seiten in {site_dir} gebaut ({time.perf_counter() - started:.2f} s, "
             f"davon Makros {rendered_at - started:.2f} s)"
