@@ -127,6 +127,16 @@ def _sync(target: Path, files: dict[str, bytes]) -> None:
             path.rmdir()
 
 
+def search_languages() -> list[str]:
+    """`plugins: - search: lang:` of mkdocs.yml (one language or a list), as the MkDocs hook reads it."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    match = re.search(r"(?m)^  - search:\n(?:^ {6,}.*\n)*?^ {6}lang: *(.+)$", text)
+    if not match:
+        return ["en"]
+    value = yaml.safe_load(match.group(1))
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def zensical_config(work: Path) -> Path:
     """mkdocs.yml for Zensical: without the macros plugin and the hooks, stage pages in the nav."""
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
@@ -221,7 +231,7 @@ def build(site_dir: Path, quiet: bool = False) -> int:
         return EXIT_FINDINGS
     built = WORK / "site"
     _publish_dotfiles(WORK / "docs", built)
-    sitefiles.drop_unused_assets(str(built), ["de"])
+    sitefiles.drop_unused_assets(str(built), search_languages())
     if site_dir.exists():
         shutil.rmtree(site_dir)
     shutil.move(str(built), str(site_dir))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from umgebungsmatrix.artifacts.deploy_scripts import INVOKER_ROLE
 from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK
 from umgebungsmatrix.facts import CloudStage, Facts
 from umgebungsmatrix.matrix.model import PUBLIC_MEMBERS
@@ -31,7 +32,6 @@ from umgebungsmatrix.matrix.model import PUBLIC_MEMBERS
 from . import gcloud
 from .diff import cloud_stage
 
-INVOKER = "roles/run.invoker"
 Judge = Callable[[dict[str, Any]], list[str]]
 
 
@@ -172,7 +172,7 @@ def probes(facts: Facts, stage: CloudStage, today: datetime | None = None) -> li
 
         def invokers(data: dict[str, Any], allowed: set[str] = allowed, public_now: bool = public_now) -> list[str]:
             members = {
-                m for b in data.get("bindings") or [] if b.get("role") == INVOKER for m in b.get("members") or []
+                m for b in data.get("bindings") or [] if b.get("role") == INVOKER_ROLE for m in b.get("members") or []
             }
             problems = [f"Aufrufer {m} fehlt" for m in sorted(allowed - members)]
             for member in sorted(members - allowed):
