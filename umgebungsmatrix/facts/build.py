@@ -13,6 +13,7 @@ Conventions (not facts) live here and are documented on docs/stages/:
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import replace
 from typing import Any
@@ -121,7 +122,7 @@ class _Builder:
     def _cells(self, index: int, st: m.Stage, context: Context) -> None:
         """Each cell renders, and types no fact the matrix holds: a cell and a detail page then state
         the same value, because both render it from the matrix (literals.py)."""
-        literals = self._literals()
+        literals = self.literals
         for column, template in st.zellen.items():
             where = ("stages", index, "zellen", column)
             try:
@@ -139,10 +140,10 @@ class _Builder:
                     )
                 )
 
-    def _literals(self) -> set[str]:
-        if not hasattr(self, "_literal_cache"):
-            self._literal_cache = fact_literals(self.matrix)
-        return self._literal_cache
+    @functools.cached_property
+    def literals(self) -> set[str]:
+        """The matrix's distinctive fact values, once per build (literals.py)."""
+        return fact_literals(self.matrix)
 
     def _examples(self, st: m.Stage, context: Context, names: tuple[str, ...]) -> dict[str, str]:
         """Rendered `beispiel` hints of the secrets the compose stage reads (.env.example)."""
