@@ -20,6 +20,7 @@ from checks.cloud import audit, diff
 from checks.cloud import gcloud as cloud_gcloud
 
 TAG, STABLE = "v1.4.2", "Release_2024.01"
+NUMBERS = {"rag-plattform-prod": "104857600123", "rag-plattform-staging": "987654321098"}
 
 
 def server_view(kind: str, data: dict) -> dict:
@@ -27,6 +28,7 @@ def server_view(kind: str, data: dict) -> dict:
     live = copy.deepcopy(data)
     meta = live.setdefault("metadata", {})
     meta.update(
+        namespace=NUMBERS.get(meta.get("namespace"), meta.get("namespace")),  # exports name the project by number
         generation=7,
         uid="2f3c7c1e-8d9a-4a4e-9a51-0c6f1f4f1a11",
         resourceVersion="AAYb1c2d3e4",
@@ -139,7 +141,7 @@ DRIFTS = [
     (
         "traffic",
         lambda r: r["web"][1]["spec"]["traffic"][0].update(percent=50),
-        "web: spec.traffic[0].percent: Soll 90, Ist 50",
+        "web: spec.traffic[stabil].percent: Soll 90, Ist 50",
     ),
     (
         "vpc-connector",
@@ -156,6 +158,19 @@ DRIFTS = [
         "litellm: spec.template.spec.serviceAccountName: Soll plattform-run@rag-plattform-prod.iam.gserviceaccount.com, Ist default",
     ),
     ("fehlt-live", lambda r: r.pop("worker"), "worker: Soll Service ausgerollt, Ist fehlt live"),
+    (
+        "anderes-projekt",
+        lambda r: r["beat"][1]["metadata"].update(namespace="111111111111"),
+        "beat: metadata.namespace: Soll rag-plattform-prod, Ist 111111111111",
+    ),
+    (
+        "traffic-getauscht-und-geändert",
+        lambda r: (
+            r["web"][1]["spec"].update(traffic=list(reversed(r["web"][1]["spec"]["traffic"])))
+            or r["web"][1]["spec"]["traffic"][1].update(percent=95)
+        ),
+        "web: spec.traffic[stabil].percent: Soll 90, Ist 95",
+    ),
     (
         "unbekannt",
         lambda r: r.update(fremd=("Service", {"metadata": {"name": "fremd"}})),
@@ -276,6 +291,20 @@ BAD_INPUT = [
     ),
     ("kein-yaml", lambda f: (f / "web.yaml").write_text("metadata: [\n  name: web\n"), "web.yaml:"),
     ("falscher-dateiname", lambda f: (f / "web.yaml").rename(f / "web-alt.yaml"), "metadata.name ist „web“"),
+    ("steuerzeichen", lambda f: (f / "web.yaml").write_bytes(b"a: \x01b\n"), "web.yaml: kein gültiges YAML"),
+    (
+        "metadata-text",
+        lambda f: (f / "web.yaml").write_text("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: web\n"),
+        "metadata.name fehlt",
+    ),
+    (
+        "doppelter-schlüssel",
+        lambda f: (f / "web.yaml").write_text((f / "web.yaml").read_text() + "kind: Service\n"),
+        "Schlüssel „kind“ steht doppelt",
+    ),
+    ("endung-yml", lambda f: (f / "web.yaml").rename(f / "web.yml"), "web.yml – Exporte heißen <name>.yaml"),
+    ("kein-utf8", lambda f: (f / "web.yaml").write_bytes(b"kind: \xff\n"), "nicht lesbar (kein UTF-8"),
+    ("ordner", lambda f: (f / "extra.yaml").mkdir(), "extra.yaml: keine lesbare Datei"),
 ]
 
 
@@ -320,6 +349,8 @@ def test_every_call_is_read_only_and_writes_are_refused(live):
         cloud_gcloud.read_only(argv)
     for argv in (
         ["gcloud", "run", "services", "delete", "web"],
+        ["gcloud", "run", "services", "delete", "web", "--region", "list"],
+        ["gcloud", "run", "services", "update", "web", "--description", "describe"],
         ["gcloud", "run", "services", "add-iam-policy-binding", "web", "--member", "allUsers"],
         ["gcloud", "sql", "instances", "patch", "x", "--enable-point-in-time-recovery"],
         ["bash", "-c", "gcloud run services describe web"],
@@ -450,3 +481,52 @@ def test_cloud_check_without_access_exits_2_with_gclouds_reason(code_copy, tmp_p
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "kein Zugriff auf die Cloud" in done.stderr and "active account" in done.stderr
+
+
+def test_odd_env_names_are_drift_not_a_crash(prod):
+    stage, want = prod
+
+    def odd(resources):
+        _env(resources).append({"name": ["a"], "value": "x"})
+
+    found = [d.format() for d in diff.differences(stage, want, live_of(want, odd))]
+    assert found and all(f.startswith("web: spec.template.spec.containers[web].env") for f in found), found
+
+
+def test_garbage_from_gcloud_is_exit_2_not_a_traceback(live):
+    stage = live.stage("prod")
+
+    def garbage(argv):
+        return "web\n" if "list" in argv else "a: [b"
+
+    with pytest.raises(diff.InputError, match="kein gültiges YAML"):
+        diff.from_gcloud(stage, garbage)
+
+
+@pytest.mark.parametrize(
+    "answer,problem",
+    [
+        ({"bindings": ["x"]}, "nicht die Form einer IAM-Richtlinie"),
+        ({"bindings": {"a": 1}}, "nicht die Form einer IAM-Richtlinie"),
+        ({"bindings": [{"role": "roles/run.invoker", "members": "allUsers"}]}, "nicht die Form einer IAM-Richtlinie"),
+        ({}, "fehlt"),
+    ],
+)
+def test_odd_iam_answers_are_findings(live, answer, problem):
+    prod = live.stage("prod")
+    table = answers(live, prod)
+    key = next(k for k in table if k.startswith("gcloud run services get-iam-policy web "))
+    table[key] = answer
+    results = {
+        r.probe.name: r for r in audit.audit(live, prod, runner(table)) if r.probe.resource.startswith("Aufrufer")
+    }
+    assert any(problem in p for p in results["web"].problems), results["web"].problems
+
+
+def test_missing_fields_read_unknown_not_none(live):
+    prod = live.stage("prod")
+    table = answers(live, prod)
+    key = next(k for k in table if " sql instances describe " in f" {k} ")
+    table[key] = {}
+    sql = next(r for r in audit.audit(live, prod, runner(table)) if r.probe.resource == "Cloud-SQL-Instanz")
+    assert "Version unbekannt, Matrix: POSTGRES_16" in sql.problems and not any("None" in p for p in sql.problems)

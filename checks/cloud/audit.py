@@ -60,6 +60,10 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
+def _shown(value: Any) -> str:
+    return "unbekannt" if value is None else str(value)
+
+
 def probes(facts: Facts, stage: CloudStage, today: datetime | None = None) -> list[Probe]:
     """Every read-only call of the audit for a stage, with how to judge its JSON answer."""
     gcp, netz = stage.gcp, stage.network
@@ -72,7 +76,7 @@ def probes(facts: Facts, stage: CloudStage, today: datetime | None = None) -> li
     def sql(data: dict[str, Any]) -> list[str]:
         out = []
         if data.get("databaseVersion") != f"POSTGRES_{pg}":
-            out.append(f"Version {data.get('databaseVersion')}, Matrix: POSTGRES_{pg}")
+            out.append(f"Version {_shown(data.get('databaseVersion'))}, Matrix: POSTGRES_{pg}")
         ipv4 = bool(_get(data, "settings", "ipConfiguration", "ipv4Enabled"))
         if ipv4 != public:
             out.append(f"Public IP {'an' if ipv4 else 'aus'}, Matrix: cloudsql_ip {'public' if public else 'private'}")
@@ -86,22 +90,22 @@ def probes(facts: Facts, stage: CloudStage, today: datetime | None = None) -> li
     def memorystore(data: dict[str, Any]) -> list[str]:
         out = []
         if not str(data.get("redisVersion", "")).startswith(f"REDIS_{redis}"):
-            out.append(f"Version {data.get('redisVersion')}, Matrix: Redis {redis}")
+            out.append(f"Version {_shown(data.get('redisVersion'))}, Matrix: Redis {redis}")
         if data.get("state") != "READY":
-            out.append(f"Zustand {data.get('state')}")
+            out.append(f"Zustand {_shown(data.get('state'))}")
         return out
 
     def ready(data: dict[str, Any]) -> list[str]:
-        return [] if data.get("state") == "READY" else [f"Zustand {data.get('state')}"]
+        return [] if data.get("state") == "READY" else [f"Zustand {_shown(data.get('state'))}"]
 
     def enabled(data: dict[str, Any]) -> list[str]:
-        return [] if data.get("state") == "ENABLED" else [f"Version ist {data.get('state')}"]
+        return [] if data.get("state") == "ENABLED" else [f"Version ist {_shown(data.get('state'))}"]
 
     def account(data: dict[str, Any]) -> list[str]:
         return ["deaktiviert"] if data.get("disabled") else []
 
     def docker(data: dict[str, Any]) -> list[str]:
-        return [] if data.get("format") == "DOCKER" else [f"Format {data.get('format')}, erwartet DOCKER"]
+        return [] if data.get("format") == "DOCKER" else [f"Format {_shown(data.get('format'))}, erwartet DOCKER"]
 
     registry = facts.platform.artefakte.registry
     host, reg_project, repository = (registry.split("/") + ["", ""])[:3]
@@ -171,9 +175,13 @@ def probes(facts: Facts, stage: CloudStage, today: datetime | None = None) -> li
         public_now = access.public_on(day)
 
         def invokers(data: dict[str, Any], allowed: set[str] = allowed, public_now: bool = public_now) -> list[str]:
-            members = {
-                m for b in data.get("bindings") or [] if b.get("role") == INVOKER_ROLE for m in b.get("members") or []
-            }
+            bindings = data.get("bindings") or []
+            shapes_ok = isinstance(bindings, list) and all(
+                isinstance(b, dict) and isinstance(b.get("members", []), list) for b in bindings
+            )
+            if not shapes_ok:
+                return ["Antwort von gcloud hat nicht die Form einer IAM-Richtlinie (bindings[].members[])"]
+            members = {str(m) for b in bindings if b.get("role") == INVOKER_ROLE for m in b.get("members") or []}
             problems = [f"Aufrufer {m} fehlt" for m in sorted(allowed - members)]
             for member in sorted(members - allowed):
                 if member in PUBLIC_MEMBERS:

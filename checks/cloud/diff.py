@@ -34,8 +34,9 @@ import yaml
 
 from umgebungsmatrix.artifacts.cloudrun_manifests import JOB_API, SERVICE_API, manifest
 from umgebungsmatrix.artifacts.revisions import revision_suffix, tag_problems
-from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError, file_reason
 from umgebungsmatrix.facts import CloudStage, Facts
+from umgebungsmatrix.matrix.yamlload import german_yaml
 from umgebungsmatrix.paths import display_path
 
 from . import gcloud
@@ -123,12 +124,11 @@ def _join(path: str, key: Any) -> str:
     return f"{path}[{key}]"
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, limit: int = 160) -> str:
     if value is None:
         return "–"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _same(want: Any, have: Any) -> bool:
@@ -137,8 +137,8 @@ def _same(want: Any, have: Any) -> bool:
     return str(want) == str(have)
 
 
-def _named(items: list[Any]) -> bool:
-    return bool(items) and all(isinstance(i, dict) and "name" in i for i in items)
+def _named(items: list[Any], key: str = "name") -> bool:
+    return bool(items) and all(isinstance(i, dict) and isinstance(i.get(key), str) for i in items)
 
 
 def compare(want: Any, have: Any, path: str = "") -> Iterator[tuple[str, str, str]]:
@@ -156,14 +156,15 @@ def compare(want: Any, have: Any, path: str = "") -> Iterator[tuple[str, str, st
     elif isinstance(want, list):
         if not isinstance(have, list):
             yield path, _show(want), _show(have)
-        elif _named(want) and (not have or _named(have)):
-            live = {item["name"]: item for item in have}
+        elif (key := next((k for k in ("name", "tag") if _named(want, k)), "")) and (not have or _named(have, key)):
+            # matched by name (containers, env, ports) or by tag (traffic): order is not drift
+            live = {item[key]: item for item in have}
             for item in want:
-                sub = f"{path}[{item['name']}]"
-                if item["name"] not in live:
+                sub = f"{path}[{item[key]}]"
+                if item[key] not in live:
                     yield sub, _show(item), "fehlt"
                 else:
-                    yield from compare(item, live.pop(item["name"]), sub)
+                    yield from compare(item, live.pop(item[key]), sub)
             for name, item in live.items():
                 yield f"{path}[{name}]", "fehlt", _show(item)
         elif want and all(isinstance(i, dict) for i in want):
@@ -183,6 +184,16 @@ def compare(want: Any, have: Any, path: str = "") -> Iterator[tuple[str, str, st
         yield path, _show(want), _show(have)
 
 
+def _namespace_as_project(stage: CloudStage, data: dict[str, Any]) -> dict[str, Any]:
+    """Cloud Run exports name the namespace by project NUMBER; the manifests by project id. A number
+    counts as the project when it is the matrix's `gcp.projektnummer`, or any number when none is given."""
+    namespace = str(data["metadata"].get("namespace", ""))
+    number = stage.gcp.projektnummer
+    if namespace.isdigit() and (number is None or namespace == number):
+        return {**data, "metadata": {**data["metadata"], "namespace": stage.gcp.projekt}}
+    return data
+
+
 def differences(stage: CloudStage, want: dict[str, tuple[str, dict[str, Any]]], live: Live) -> list[Difference]:
     out: list[Difference] = []
     optional = {s.name for s in stage.resources if s.optional}
@@ -195,6 +206,7 @@ def differences(stage: CloudStage, want: dict[str, tuple[str, dict[str, Any]]], 
         live_kind, live_data = found
         if live_kind != kind:
             raise InputError(f"{name}: live ein {live_kind}, laut Matrix ein {kind} ({live.source})")
+        live_data = _namespace_as_project(stage, live_data)
         out += [Difference(name, path, soll, ist) for path, soll, ist in compare(data, live_data)]
     for name in sorted(set(live.resources) - set(want)):
         out.append(Difference(name, "", "nicht in der Matrix", f"live ein {live.resources[name][0]}"))
@@ -204,10 +216,39 @@ def differences(stage: CloudStage, want: dict[str, tuple[str, dict[str, Any]]], 
 # --- live ---------------------------------------------------------------------------------------
 
 
+class _ExportLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key twice in one mapping (the later one would hide drift)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"Schlüssel „{key}“ steht doppelt in derselben Abbildung", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_export(text: str, where: str) -> Any:
+    """An export's YAML; InputError (German, with line) for anything PyYAML refuses or a duplicate key."""
+    try:
+        return yaml.load(text, Loader=_ExportLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{where}{line}: kein gültiges YAML ({german_yaml(exc)})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: kein gültiges YAML ({exc})") from None
+
+
 def resource_of(data: Any, where: str) -> tuple[str, dict[str, Any]]:
     """(kind, data) of a Cloud Run export; InputError for anything else."""
     if not isinstance(data, dict) or "kind" not in data or "apiVersion" not in data:
         raise InputError(f"{where}: keine Cloud-Run-Ressource (apiVersion und kind fehlen)")
+    if not isinstance(data.get("metadata"), dict) or not isinstance(data["metadata"].get("name"), str):
+        raise InputError(f"{where}: metadata.name fehlt oder ist kein Name")
     kind, api = str(data["kind"]), str(data["apiVersion"])
     if KINDS.get(kind) != api:
         wanted = ", ".join(f"{k} ({a})" for k, a in KINDS.items())
@@ -218,19 +259,23 @@ def resource_of(data: Any, where: str) -> tuple[str, dict[str, Any]]:
 def from_export_dir(folder: Path) -> Live:
     if not folder.is_dir():
         raise InputError(f"{display_path(folder)}: kein Ordner")
+    others = sorted(p.name for p in folder.iterdir() if p.suffix in (".yml", ".json") and p.is_file())
+    if others:
+        raise InputError(
+            f"{display_path(folder)}: {', '.join(others)} – Exporte heißen <name>.yaml "
+            "(gcloud run services describe NAME --format export > NAME.yaml)"
+        )
     resources: dict[str, tuple[str, dict[str, Any]]] = {}
     for file in sorted(folder.glob("*.yaml")):
         where = display_path(file)
+        if not file.is_file():  # a folder, a FIFO, a broken link
+            raise InputError(f"{where}: keine lesbare Datei")
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise InputError(f"{where}{line}: kein gültiges YAML ({exc.problem})") from None
+            text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{where}: nicht lesbar ({exc})") from None
-        kind, data = resource_of(data, where)
-        name = str((data.get("metadata") or {}).get("name", ""))
+            raise InputError(f"{where}: nicht lesbar ({file_reason(exc)})") from None
+        kind, data = resource_of(load_export(text, where), where)
+        name = data["metadata"]["name"]
         if name != file.stem:
             raise InputError(f"{where}: metadata.name ist „{name}“, die Datei muss <name>.yaml heißen")
         resources[name] = (kind, data)
@@ -257,7 +302,8 @@ def from_gcloud(stage: CloudStage, run: gcloud.Runner = gcloud.run) -> Live:
     for noun, call in zip(("services", "jobs"), gcloud_calls(stage), strict=True):
         for name in run(call).split():
             argv = describe_call(stage, noun, name)
-            resources[name] = resource_of(yaml.safe_load(run(argv)), " ".join(argv[:5]))
+            where = " ".join(argv[:5])
+            resources[name] = resource_of(load_export(run(argv), where), where)
     return Live(resources, f"gcloud (Projekt {stage.gcp.projekt})")
 
 

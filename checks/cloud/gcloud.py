@@ -36,12 +36,17 @@ class GcloudFailed(InputError):
 
 
 def verb(argv: Sequence[str]) -> str:
-    """The gcloud verb of a call: the last word before the first flag or positional name
-    (`gcloud run services describe web …` -> describe; `gcloud secrets versions describe 3` -> describe)."""
-    words = [a for a in argv[1:] if not a.startswith("-")]
-    for word in words:
-        if word in READ_VERBS:
-            return word
+    """The gcloud verb of a call: among the words before the first flag, the last one, or the one
+    before it when a resource name follows (`gcloud run services describe web --region …` ->
+    describe; `gcloud run services list --region …` -> list). A read verb later on (a flag value,
+    `--region list`) does not count."""
+    words: list[str] = []
+    for arg in argv[1:]:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    if len(words) >= 2 and words[-2] in READ_VERBS:
+        return words[-2]
     return words[-1] if words else ""
 
 
