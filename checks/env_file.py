@@ -107,6 +107,35 @@ def url_problems(value: str, hosts: set[str], readers: dict[str, Reader]) -> lis
     return problems
 
 
+QUOTING_HINT = "in einfache Anführungszeichen setzen: NAME='…' (so lesen Compose v1, v2 und die Shell ihn wörtlich)"
+
+
+def quoting_problems(text: str) -> list[tuple[int, str, str]]:
+    """(line, name, problem) for values the Compose versions read differently (values never shown):
+    `$` outside single quotes (Compose v2 interpolates it, v1 keeps it), and ` #` in an unquoted value
+    (read as a comment and cut off). Source: compose-go dotenv vs. python-dotenv of Compose v1."""
+    out = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        single = len(value) >= 2 and value[0] == value[-1] == "'"
+        double = len(value) >= 2 and value[0] == value[-1] == '"'
+        if "$" in value and not single:
+            out.append(
+                (
+                    number,
+                    name.strip(),
+                    f"„$“ im Wert: Compose v2 setzt dort eine Variable ein, v1 nicht; {QUOTING_HINT}",
+                )
+            )
+        elif " #" in value and not (single or double):
+            out.append((number, name.strip(), f"„ #“ im Wert beginnt einen Kommentar, der Rest fehlt; {QUOTING_HINT}"))
+    return out
+
+
 def check_env_file(facts: Facts, _artifacts: Artifacts) -> list[Finding]:
     """Findings for the compose stage's env file under the repository root (none if it does not exist)."""
     return env_file_findings(facts, ROOT / facts.compose_stage.env_file)
@@ -120,7 +149,10 @@ def env_file_findings(facts: Facts, file: Path) -> list[Finding]:
     values = read_env(file)
     shown = stage.env_file
     hosts = {s.name for s in stage.services}
-    out = []
+    out = [
+        Finding(RULE, f"{name}: {problem}", f"{shown}:{line}", "runbooks/lokal-compose.md#passwort")
+        for line, name, problem in quoting_problems(file.read_text(encoding="utf-8", errors="replace"))
+    ]
     url_env = facts.platform.postgres.url_env
     readers: dict[str, dict[str, Reader]] = {
         url_env: {"libpq (psycopg)": read_libpq, "RFC 3986 (LiteLLM/Prisma, Python)": read_rfc3986},

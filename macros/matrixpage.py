@@ -45,20 +45,20 @@ def _database(stage: Stage) -> str:
     return f"Cloud SQL, {'Private' if not stage.public_cloudsql else 'Public'} IP"
 
 
-def _public(stage: Stage) -> str:
+def _login_only(stage: Stage) -> str:
+    """Only authenticated callers reach the stage (✓), or parts are public (✗, with until when)."""
     if isinstance(stage, ComposeStage):
-        return _no(f"nur {stage.compose.lokale_adresse}")
+        return _yes(f"nur {stage.compose.lokale_adresse}")
     assert isinstance(stage, CloudStage)
-    windows = [s for s in stage.resources if s.access.qa_window is not None]
-    forever = [s for s in stage.resources if not s.access.authenticated]
+    forever = [s.name for s in stage.resources if not s.access.authenticated]
     if forever:
-        return _yes(", ".join(s.name for s in forever))
+        return _no(f"öffentlich: {', '.join(forever)}")
+    windows = [s.access.qa_window for s in stage.resources if s.access.qa_window is not None]
     if windows:
-        until = min(s.access.qa_window.bis for s in windows if s.access.qa_window)
-        return _yes(f"QA-Fenster bis {until.strftime('%d.%m.%Y')}")
+        return _no(f"öffentlich im QA-Fenster bis {min(w.bis for w in windows).strftime('%d.%m.%Y')}")
     if stage.network.web_ingress == "internal-and-cloud-load-balancing":
-        return _no("nur über den Load Balancer")
-    return _no("nur angemeldet")
+        return _yes("extern nur über den Load Balancer")
+    return _yes()
 
 
 def _web_always_on(stage: Stage) -> str:
@@ -90,7 +90,7 @@ ROWS = (
     ("Datenbank", _database),
     ("Migration beim Start", lambda s: _yes() if s.model.migrationen.automatisch else _no("Job im Deploy")),
     ("Point-in-Time-Recovery", lambda s: _yes() if s.model.datenbank.pitr else _no()),
-    ("Öffentlich aufrufbar", _public),
+    ("Nur mit Anmeldung erreichbar", _login_only),
     ("Web immer an", _web_always_on),
     ("Canary-Split", _canary),
     ("Langfuse", _langfuse),

@@ -47,6 +47,7 @@ LIMITS = (
     "Zensicals Makros haben kein on_pre_page_macros und prüfen Links vor den Makros: "
     "die Seiten werden vorher mit demselben Makro-Modul gerendert",
     "Zensical übergeht Dateien mit führendem Punkt (downloads/.env.example): sie werden danach kopiert",
+    "Zensical prüft keine Bilder: dieser Build prüft jede lokale src-Angabe der fertigen Seiten",
 )
 FRONT_MATTER = re.compile(r"\A---\n(.*?\n)---\n", re.S)
 
@@ -156,6 +157,23 @@ def zensical_config(work: Path) -> Path:
     return config
 
 
+SRC = re.compile(r'\bsrc="([^"#?]+)')
+
+
+def missing_sources(built: Path) -> list[tuple[str, str]]:
+    """(page, src) for every local `src` of a built page that points at no file (images, scripts):
+    MkDocs' strict build reports a missing image, Zensical (0.0.x) does not."""
+    out = []
+    for page in sorted(built.rglob("*.html")):
+        for src in SRC.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if "://" in src or src.startswith(("data:", "//")):
+                continue
+            target = (built / src.lstrip("/")) if src.startswith("/") else (page.parent / src)
+            if not target.resolve().is_file():
+                out.append((page.relative_to(built).as_posix(), src))
+    return out
+
+
 def _publish_dotfiles(docs: Path, built: Path) -> None:
     """Zensical (0.0.x) skips files whose name starts with a dot, such as downloads/.env.example;
     MkDocs publishes what the hook adds. Copied over, so both sites offer the same downloads."""
@@ -231,6 +249,12 @@ def build(site_dir: Path, quiet: bool = False) -> int:
         return EXIT_FINDINGS
     built = WORK / "site"
     _publish_dotfiles(WORK / "docs", built)
+    missing = missing_sources(built)
+    if missing:
+        for page, src in missing:
+            print(f"{page}: {src} fehlt", file=sys.stderr)
+        print("✗ Bilder oder Dateien fehlen (Zensical prüft nur Links, MkDocs auch Bilder)", file=sys.stderr)
+        return EXIT_FINDINGS
     sitefiles.drop_unused_assets(str(built), search_languages())
     if site_dir.exists():
         shutil.rmtree(site_dir)

@@ -111,7 +111,7 @@ GUARDRAILS = [
         "in Produktion ist kein Dienst öffentlich",
     ),
     ("worker-oeffentlich", _public_worker, ("authentifizierung: false", 1), "nie öffentlich aufrufbar"),
-    ("fenster-90-tage", _long_window, ('bis: "2027-02-17"', 1), "höchstens 30 Tage (hier 90)"),
+    ("fenster-90-tage", _long_window, ('bis: "2027-02-17"', 1), "höchstens 30 Tage, von und bis mitgezählt (hier 90)"),
     ("fenster-auf-prod", _window_on_prod, ("qa_fenster:", 2), "in Produktion ist kein Dienst öffentlich"),
     ("job-oeffentlich", _public_job, ("qa_fenster:", 1), "nie öffentlich aufrufbar"),
     ("allusers-als-aufrufer", _all_users_invoker, ("mitglied: allUsers", 1), "allUsers ist kein Aufrufer"),
@@ -329,3 +329,28 @@ def test_a_private_service_without_public_bindings_removes_nothing(live, staging
     )
     assert run.returncode == 0 and not run.rejected(), run.stderr
     assert _summary(run) == ["deploy --no-allow-unauthenticated", "get"]
+
+
+@pytest.mark.parametrize(
+    "written,message",
+    [
+        ('von: 2026-11-20, bis: "2026-12-15"', 'Datum in Anführungszeichen schreiben: "2026-11-20"'),
+        ('von: "2026-02-30", bis: "2026-12-15"', "„2026-02-30“ ist kein Kalenderdatum"),
+        ('von: "20.11.2026", bis: "2026-12-15"', "„20.11.2026“ ist kein Kalenderdatum"),
+        ('von: 20261120, bis: "2026-12-15"', "gefunden die Zahl „20261120“"),
+    ],
+)
+def test_dates_of_the_window_get_german_advice(written, message):
+    text = _replace(LIVE_TEXT, 'von: "2026-11-20", bis: "2026-12-15"', written)
+    found = [line for line in errors(text) if message in line]
+    assert len(found) == 1, errors(text)
+    assert found[0].startswith(f"matrix/umgebungen.yaml:{line_of(text, 'qa_fenster:')}:")
+    assert "Input should" not in "\n".join(errors(text))
+
+
+@pytest.mark.parametrize(
+    "member", ["user:foo", "user:a@b", "user:ä@b.de", "user:a`id`@b.de", "user:a@b.de|x", "group:x"]
+)
+def test_members_that_gcloud_would_refuse_are_refused(member):
+    text = _replace(LIVE_TEXT, '"group:plattform-admins@example.com"', f'"{member}"')
+    assert any("ist kein IAM-Mitglied" in line for line in errors(text)), errors(text)

@@ -65,3 +65,58 @@ def test_make_check_reports_the_env_file(code_copy, live):
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert f"{live.compose_stage.env_file}:3" in out and "s3cr@t" not in out
+
+
+@pytest.mark.parametrize(
+    "line,problem",
+    [
+        ("POSTGRES_PASSWORD=pa$word", "„$“ im Wert"),
+        ('OPENAI_API_KEY="sk-$abc"', "„$“ im Wert"),
+        ("SALT=ab #cd", "„ #“"),
+    ],
+)
+def test_values_the_compose_versions_read_differently_are_found(live, tmp_path, line, problem):
+    found = findings_for(live, tmp_path, f"# lokal\n{line}\n")
+    assert len(found) == 1 and problem in found[0].message, found
+    assert found[0].where == f"{live.compose_stage.env_file}:2"
+    value = line.split("=", 1)[1].strip("'\"")
+    assert value not in found[0].message
+
+
+def test_single_quoted_values_pass(live, tmp_path):
+    assert findings_for(live, tmp_path, "POSTGRES_PASSWORD='pa$word'\nSALT='ab #cd'\n") == []
+
+
+@pytest.mark.live
+def test_the_advice_holds_for_both_compose_versions(tmp_path):
+    """Why the check exists: unquoted `$` reaches a container differently under v2 and v1; single quotes agree."""
+    import json
+    import subprocess
+
+    import yaml
+    from test_compose import COMPOSE_CLIS, compose_works
+
+    (tmp_path / "compose.yml").write_text(
+        "services:\n  probe:\n    image: x\n    environment:\n      A: ${A?}\n      B: ${B?}\n", encoding="utf-8"
+    )
+    (tmp_path / "werte.env").write_text("A=pa$word\nB='pa$word'\n", encoding="utf-8")
+    seen = {}
+    for version, argv in COMPOSE_CLIS.items():
+        if not compose_works(argv):
+            continue
+        extra = ["--format", "json"] if version == "v2" else []
+        done = subprocess.run(
+            [*argv, "--env-file", "werte.env", "-f", "compose.yml", "config", *extra],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        config = json.loads(done.stdout) if version == "v2" else yaml.safe_load(done.stdout)
+        env = config["services"]["probe"]["environment"]
+        seen[version] = (str(env["A"]).replace("$$", "$"), str(env["B"]).replace("$$", "$"))
+    if len(seen) < 2:
+        pytest.skip("Compose v1 und v2 werden für den Vergleich gebraucht")
+    assert seen["v1"][1] == seen["v2"][1] == "pa$word"
+    assert seen["v1"][0] != seen["v2"][0]

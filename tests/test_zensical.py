@@ -114,3 +114,14 @@ def test_a_broken_page_fails_with_page_and_line(code_copy, tmp_path):
     done = zensical_build(code_copy, tmp_path / "site")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "docs/cicd/pipeline.md:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_image_fails_the_zensical_build_as_it_fails_mkdocs(code_copy, tmp_path):
+    if zensical_missing():
+        pytest.skip(zensical_missing())
+    page = code_copy / "docs" / "cicd" / "pipeline.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n![Bild](fehlt.png)\n", encoding="utf-8")
+    done = zensical_build(code_copy, tmp_path / "site")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "fehlt.png fehlt" in done.stderr
+    assert mkdocs_build(code_copy, tmp_path / "mk").returncode != 0

@@ -84,6 +84,10 @@ def german_message(err: dict[str, Any]) -> str:
         return f"Pflichtfeld „{ctx['discriminator'].strip(chr(39))}“ fehlt"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
+    if kind.startswith("date_"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"erwartet ein Datum „JJJJ-MM-TT“ in Anführungszeichen, gefunden die Zahl {_show(value)}"
+        return f'{_show(value)} ist kein Kalenderdatum; erwartet „JJJJ-MM-TT“ in Anführungszeichen, z. B. "2026-12-15"'
     return err["msg"]
 
 

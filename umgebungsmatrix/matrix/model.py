@@ -44,7 +44,11 @@ Ingress = Literal["all", "internal", "internal-and-cloud-load-balancing"]
 Datum = Annotated[date, Field(strict=False)]
 # IAM principal types Cloud Run accepts in a policy binding (https://cloud.google.com/iam/docs/principal-identifiers);
 # allUsers/allAuthenticatedUsers are not written as invokers: public access is `qa_fenster` or `authentifizierung: false`.
-IAM_MEMBER_PATTERN = r"^(user|group|serviceAccount|domain|principal|principalSet):[^\s,]+$"
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+IAM_MEMBER_PATTERN = (
+    rf"^((user|group|serviceAccount):{_EMAIL}|domain:[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,}}"
+    r"|(principal|principalSet)://[A-Za-z0-9._~:/@%+=*-]+)$"
+)
 # Keywords for members the facts layer derives from the stage.
 MEMBER_KEYWORDS = ("dienstkonto", "iap")
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")

@@ -650,7 +650,7 @@ def _access(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                 elif (window.bis - window.von).days + 1 > QA_WINDOW_MAX_DAYS:
                     yield Problem(
                         where + ("qa_fenster", "bis"),
-                        f"ein QA-Fenster dauert höchstens {QA_WINDOW_MAX_DAYS} Tage "
+                        f"ein QA-Fenster dauert höchstens {QA_WINDOW_MAX_DAYS} Tage, von und bis mitgezählt "
                         f"(hier {(window.bis - window.von).days + 1})",
                     )
             seen: set[str] = set()
@@ -666,8 +666,8 @@ def _access(matrix: Matrix, _docs: Path | None) -> Iterator[Problem]:
                 elif text not in MEMBER_KEYWORDS and not member.match(text):
                     yield Problem(
                         spot,
-                        f"„{text}“ ist kein IAM-Mitglied (erlaubt: user:, group:, serviceAccount:, domain:, "
-                        f"principal:, principalSet: oder {', '.join(MEMBER_KEYWORDS)})",
+                        f"„{text}“ ist kein IAM-Mitglied (erlaubt: user:E-MAIL, group:E-MAIL, serviceAccount:E-MAIL, domain:DOMAIN, "
+                        f"principal://…, principalSet://… oder {', '.join(MEMBER_KEYWORDS)})",
                     )
                 elif text == "iap" and (stage.gcp is None or stage.gcp.projektnummer is None):
                     yield Problem(spot, "iap braucht die Projektnummer (gcp.projektnummer)")

@@ -104,6 +104,11 @@ class _Builder:
         if self.count > MAX_NODES:
             raise YamlProblems([Problem(path, f"zu viele Knoten (über {MAX_NODES}); Alias-Bombe?", _loc(node))])
         self.positions.setdefault(path, _loc(node))
+        if node.tag == "tag:yaml.org,2002:timestamp":  # an unquoted date: YAML 1.1 reads a date, 1.2 a text
+            raise YamlProblems(
+                [Problem(path, f"Datum in Anführungszeichen schreiben: \"{node.value}\" (ohne liest YAML 1.1 "
+                               "ein Datum, YAML 1.2 einen Text)", _loc(node))]
+            )  # fmt: skip
         if node.tag not in _STANDARD_TAGS:
             raise YamlProblems([Problem(path, f"unzulässiges YAML-Tag „{node.tag}“", _loc(node))])
         if isinstance(node, yaml.MappingNode):
