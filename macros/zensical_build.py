@@ -186,6 +186,15 @@ def _publish_dotfiles(docs: Path, built: Path) -> None:
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Zensical's own words (0.0.x), in German; anything else is shown as it is.
+GERMAN = (
+    (re.compile(r"^Build started$"), "Zensical baut …"),
+    (re.compile(r"^Warning: "), "Warnung: "),
+    (re.compile(r"page does not exist"), "Seite gibt es nicht"),
+    (re.compile(r"anchor does not exist"), "Anker gibt es nicht"),
+    (re.compile(r"^(\d+) issues? found$"), r"\1 Befund(e)"),
+    (re.compile(r"^RuntimeError: Aborted because --strict flag is set$"), "abgebrochen (streng)"),
+)
 
 
 def _messages(output: str) -> str:
@@ -197,7 +206,10 @@ def _messages(output: str) -> str:
         elif skipping and not line.startswith(" "):
             skipping = False
         if not skipping:
-            lines.append(line)
+            text = line
+            for pattern, german in GERMAN:
+                text = pattern.sub(german, text)
+            lines.append(text)
     return "\n".join(lines[-60:])
 
 

@@ -104,6 +104,7 @@ def test_a_broken_link_fails_the_zensical_build(code_copy, tmp_path):
     done = zensical_build(code_copy, tmp_path / "site")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "gibt-es-nicht.md" in done.stderr and "Zensical hat die Website abgelehnt" in done.stderr
+    assert "Seite gibt es nicht" in done.stderr and "does not exist" not in done.stderr
 
 
 def test_a_broken_page_fails_with_page_and_line(code_copy, tmp_path):
