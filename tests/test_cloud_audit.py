@@ -468,11 +468,13 @@ def test_cloud_check_without_access_exits_2_with_gclouds_reason(code_copy, tmp_p
 
     from conftest import env_for
 
-    if shutil.which("gcloud") is None or shutil.which("unshare") is None:
-        pytest.skip("gcloud oder unshare fehlt")
+    from checks.consumers import gcloud as g
+
+    if g.skip_reason() or shutil.which("gcloud") is None:
+        pytest.skip(g.skip_reason() or "gcloud nicht im PATH")
     env = {**env_for(code_copy), "CLOUDSDK_CONFIG": str(tmp_path), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
     done = subprocess.run(
-        ["unshare", "-n", sys.executable, "-m", "umgebungsmatrix", "cloud-check", "--stage", "prod"],
+        [*g.isolated(), sys.executable, "-m", "umgebungsmatrix", "cloud-check", "--stage", "prod"],
         cwd=code_copy,
         env=env,
         capture_output=True,
