@@ -325,3 +325,16 @@ def _clean_screenshots():
     if SCREENSHOTS.exists() and "UMX_SCREENSHOTS" not in os.environ:
         shutil.rmtree(SCREENSHOTS)
     yield
+
+
+def test_stage_page_tables_fit_the_page_at_desktop_width(browser, base_url, live):
+    """The services table (with its manifest downloads) and the other tables of a stage page fit at 1440 px."""
+    for stage in live.stages:
+        open_page(browser, base_url + f"stages/{stage.id}/", DESKTOP)
+        overflow = browser.execute_script(
+            "return [...document.querySelectorAll('.md-typeset__scrollwrap')]"
+            ".filter(w => !w.closest('.umgebungsmatrix'))"
+            ".filter(w => w.scrollWidth > w.clientWidth + 1)"
+            ".map(w => w.querySelector('th') ? w.querySelector('th').innerText : '?')"
+        )
+        assert overflow == [], (stage.id, overflow)
