@@ -354,3 +354,34 @@ def test_app_without_default_queue_fails(matrix, plan, shared_stack, tmp_path):
     res = CheckResult("queues", "Queues")
     live.task_without_queue(live.Ctx(matrix, plan, shared_stack), res, app_dir=app)
     assert res.status == FAILED and "liegt in celery" in texts(res), texts(res)
+
+
+def test_an_interrupt_swallowed_in_a_finalizer_prints_no_traceback():
+    """A signal during a Redis client's __del__: Python swallows the Interrupted and hands it to
+    sys.unraisablehook, whose default prints "Exception ignored … Traceback". During a run the hook
+    drops Interrupted (the run remembers the signal) and passes everything else on."""
+    import gc
+    import sys
+
+    from checks.stack.command import Interrupted, quiet_swallowed_interrupts
+
+    class Finalizer:
+        def __init__(self, exc):
+            self.exc = exc
+
+        def __del__(self):
+            raise self.exc
+
+    reported = []
+    saved = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: reported.append(type(unraisable.exc_value).__name__)
+    try:
+        with quiet_swallowed_interrupts():
+            Finalizer(Interrupted(15))
+            Finalizer(ValueError("anderes"))
+            gc.collect()
+        Finalizer(Interrupted(15))  # outside a run: reported as usual
+        gc.collect()
+    finally:
+        sys.unraisablehook = saved
+    assert reported == ["ValueError", "Interrupted"]

@@ -7,11 +7,14 @@ started/reached or the request was refused, 128+N after signal N.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from umgebungsmatrix.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from umgebungsmatrix.facts import Facts
@@ -93,6 +96,25 @@ def _check_pending() -> None:
         raise Interrupted(_PENDING[0])
 
 
+@contextlib.contextmanager
+def quiet_swallowed_interrupts() -> Iterator[None]:
+    """While the run lasts, an Interrupted that Python swallows in a finalizer (a signal arriving while a
+    Redis client's __del__ runs) prints no "Exception ignored … Traceback": _PENDING already holds the
+    signal, and _check_pending raises it at the next step."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -109,6 +131,8 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     _PENDING.clear()
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     provider = None
+    quiet = quiet_swallowed_interrupts()
+    quiet.__enter__()
     try:
         plan = build_plan(facts, schema=args.schema.resolve() if args.schema else None)
         provider = provider_for(
@@ -130,6 +154,7 @@ def run(args: argparse.Namespace, facts: Facts) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        quiet.__exit__(None, None, None)
     timings = {**provider.timings, "gesamt": time.perf_counter() - started}
     header = f"Stack-Prüfung ({args.provider}, Stage {plan.stage.name}):"
     if args.json:
