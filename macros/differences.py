@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from umgebungsmatrix.facts import CloudService, Facts, Stage, stage_resources
@@ -130,6 +131,8 @@ def show(value: Any, key: str = "") -> str:
         return "ja" if value else "nein"
     if key in CHOICE_KEYS and isinstance(value, str) and value in VALUES:
         return VALUES[value]
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")  # as the overview and the stage pages write dates
     if isinstance(value, dict) and "anzeige" in value:  # an invoker
         return str(value["anzeige"])
     if isinstance(value, (list, tuple)):

@@ -46,7 +46,8 @@ def _database(stage: Stage) -> str:
 
 
 def _login_only(stage: Stage) -> str:
-    """Only authenticated callers reach the stage (✓), or parts are public (✗, with until when)."""
+    """Nothing is public (✓: local only, or only through the load balancer / to authenticated callers),
+    or parts are (✗, with until when)."""
     if isinstance(stage, ComposeStage):
         return _yes(f"nur {stage.compose.lokale_adresse}")
     assert isinstance(stage, CloudStage)
@@ -58,7 +59,7 @@ def _login_only(stage: Stage) -> str:
         return _no(f"öffentlich im QA-Fenster bis {min(w.bis for w in windows).strftime('%d.%m.%Y')}")
     if stage.network.web_ingress == "internal-and-cloud-load-balancing":
         return _yes("extern nur über den Load Balancer")
-    return _yes()
+    return _yes("nur angemeldete Aufrufer")
 
 
 def _web_always_on(stage: Stage) -> str:
@@ -90,7 +91,7 @@ ROWS = (
     ("Datenbank", _database),
     ("Migration beim Start", lambda s: _yes() if s.model.migrationen.automatisch else _no("Job im Deploy")),
     ("Point-in-Time-Recovery", lambda s: _yes() if s.model.datenbank.pitr else _no()),
-    ("Nur mit Anmeldung erreichbar", _login_only),
+    ("Nicht öffentlich", _login_only),
     ("Web immer an", _web_always_on),
     ("Canary-Split", _canary),
     ("Langfuse", _langfuse),

@@ -338,3 +338,50 @@ def test_stage_page_tables_fit_the_page_at_desktop_width(browser, base_url, live
             ".map(w => w.querySelector('th') ? w.querySelector('th').innerText : '?')"
         )
         assert overflow == [], (stage.id, overflow)
+
+
+def test_diagrams_keep_their_natural_size(browser, base_url, site):
+    """A wide diagram scrolls sideways; it is never shrunk so far that its labels cannot be read."""
+    checked = 0
+    for page in pages(site):
+        if b"umx-diagramm" not in page_file(site, page).read_bytes():
+            continue
+        for size in (DESKTOP, PHONE):
+            open_page(browser, base_url + page, size)
+            browser.set_script_timeout(20)
+            scales = browser.execute_async_script(
+                """
+                const done = arguments[arguments.length - 1];
+                const start = Date.now();
+                (function poll() {
+                  if (document.querySelectorAll('pre.umx-diagramm').length && Date.now() - start < 15000)
+                    return setTimeout(poll, 100);
+                  done([...document.querySelectorAll('div.umx-diagramm > svg')]
+                    .filter(s => s.getBoundingClientRect().width > 0)
+                    .map(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width));
+                })();
+                """
+            )
+            assert scales and min(scales) >= 0.95, (page, size, scales)
+            checked += len(scales)
+    assert checked >= 6
+
+
+def test_mermaid_loads_only_where_a_diagram_is(browser, base_url):
+    browser.get_log("performance")
+    open_page(browser, base_url + "runbooks/migrations/")
+    open_page(browser, base_url + "stages/")
+    requested = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requested.append((message["params"].get("documentURL", ""), message["params"]["request"]["url"]))
+    mermaid = [doc for doc, url in requested if url.endswith("mermaid.tiny.js")]
+    assert mermaid and all("/stages/" in doc for doc in mermaid), requested
+
+
+def test_404_page_links_home(browser, base_url):
+    open_page(browser, base_url + "gibt-es-nicht/")
+    link = browser.find_element("link text", "Startseite")
+    link.click()
+    assert browser.current_url.rstrip("/") == base_url.rstrip("/"), browser.current_url

@@ -37,7 +37,12 @@ def _service_label(stage: Stage, s: Service) -> str:
     if s.queues:
         parts.append("Queue " + ", ".join(s.queues))
     if isinstance(s, CloudService) and not s.is_job:
-        parts.append(f"{s.min_instances}–{s.max_instances} Instanzen")
+        same = s.min_instances == s.max_instances
+        parts.append(
+            f"genau {s.min_instances} Instanz" + ("en" if s.min_instances != 1 else "")
+            if same
+            else f"{s.min_instances}–{s.max_instances} Instanzen"
+        )
     if s.optional:
         parts.append("optional")
     return "<br/>".join(parts)
@@ -45,7 +50,7 @@ def _service_label(stage: Stage, s: Service) -> str:
 
 def services(facts: Facts, stage: Stage) -> str:
     """Mermaid flowchart of one stage's services and their connections."""
-    lines = ["flowchart LR"]
+    lines = ["flowchart TB"]  # top to bottom: stays readable in the content column
     assert isinstance(stage, (ComposeStage, CloudStage))
     all_services: list[Service] = list(stage.services)
     own = [s for s in all_services if s.role not in ("postgres", "redis") and getattr(s, "profile", None) is None]
@@ -142,7 +147,7 @@ def release(facts: Facts) -> str:
     """Mermaid flowchart of the release: images once, per cloud stage migration job then services,
     canary split where the stage has one."""
     tag = facts.platform.artefakte.tag_variable
-    lines = ["flowchart LR", f"  build[{_label(f'Images bauen und pushen<br/>ein Satz je {tag}')}]"]
+    lines = ["flowchart TB", f"  build[{_label(f'Images bauen und pushen<br/>ein Satz je {tag}')}]"]
     previous = "build"
     for stage in facts.cloud_stages:
         sid = _id(stage.id)
@@ -167,6 +172,7 @@ def release(facts: Facts) -> str:
                 f"    {sid}_split -- {_label('Fehler')} --> {sid}_back",
             ]
         lines.append("  end")
-        lines.append(f"  {previous} --> {step or sid + '_deploy'}")
+        gate = f" -- {_label('manuelle Freigabe')} -->" if stage.production else " -->"
+        lines.append(f"  {previous}{gate} {step or sid + '_deploy'}")
         previous = f"{sid}_ok" if stage.canary is not None else f"{sid}_deploy"
     return fence(lines)
