@@ -163,7 +163,7 @@ CASES = [
                 1,
                 17,
                 "stages[1].zellen.einlesen",
-                "Link auf unbekannte Seite „skalierung“ (bekannt: compose, migrations, pipeline, scaling, schema, secrets)",
+                "Link auf unbekannte Seite „skalierung“ (bekannt: compose, migrations, pipeline, scaling, schema, schema_seite, secrets)",
             )
         ],
     ),
