@@ -7,6 +7,8 @@ from typing import Any
 
 from umgebungsmatrix.facts import CloudService, Facts, Stage, stage_resources
 
+from .mdtable import table
+
 SKIP = {"id", "name", "zellen", "dienste", "jobs", "abweichungen"}
 
 # German labels of the stage facts ("*" stands for one name: a service, a variable); a new field
@@ -156,15 +158,8 @@ def differences(facts: Facts) -> tuple[list[str], list[list[str]]]:
     return ["Fakt", *(s.name for s in facts.stages)], rows
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([line(head), line(["---"] * len(head)), *(line(r) for r in rows)])
-
-
 def markdown(facts: Facts, shared: bool = True) -> str:
     """Facts set in several stages (shared=True) or in only one stage (shared=False)."""
     head, rows = differences(facts)
     picked = [r for r in rows if (sum(cell != "–" for cell in r[1:]) > 1) == shared]
-    return _table(head, picked)
+    return table(head, picked)

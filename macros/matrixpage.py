@@ -18,6 +18,8 @@ import html
 
 from umgebungsmatrix.facts import TABLE_PAGE, CloudStage, ComposeStage, Facts, Stage, cell, cell_parts, prozent
 
+from .mdtable import row
+
 
 def _yes(text: str = "ja") -> str:
     return f'<span class="umx-ja"><span class="umx-zeichen" aria-hidden="true">✓</span> {text}</span>'
@@ -25,10 +27,6 @@ def _yes(text: str = "ja") -> str:
 
 def _no(text: str = "nein") -> str:
     return f'<span class="umx-nein"><span class="umx-zeichen" aria-hidden="true">✗</span> {text}</span>'
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def _secrets(stage: Stage) -> str:
@@ -102,22 +100,22 @@ ROWS = (
 
 def overview_markdown(facts: Facts) -> str:
     """Key facts per stage (rows) with ✓/✗ marks, one column per stage."""
-    out = [_row(["", *(f"**{s.name}**" for s in facts.stages)]), _row(["---"] * (len(facts.stages) + 1))]
+    out = [row(["", *(f"**{s.name}**" for s in facts.stages)]), row(["---"] * (len(facts.stages) + 1))]
     for label, value in ROWS:
-        out.append(_row([label, *(value(s) for s in facts.stages)]))
+        out.append(row([label, *(value(s) for s in facts.stages)]))
     return "\n".join(out)
 
 
 def matrix_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
     """The full comparison table (the seed's columns and cells) as Markdown; the empty-start sentence
     stays at the end of its cells, in a span of class umx-leer (set apart by the stylesheet)."""
-    out = [_row([c.titel for c in facts.columns]), _row(["---"] * len(facts.columns))]
+    out = [row([c.titel for c in facts.columns]), row(["---"] * len(facts.columns))]
     for stage in facts.stages:
         cells = []
         for column in facts.columns:
             body, suffix = cell_parts(facts, stage, column.id, page)
             cells.append(f'{body} <span class="umx-leer">{html.escape(suffix)}</span>' if suffix else body)
-        out.append(_row(cells))
+        out.append(row(cells))
     return "\n".join(out)
 
 

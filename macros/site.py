@@ -32,12 +32,9 @@ from umgebungsmatrix.facts.templates import Context, TemplateService
 
 from . import differences, matrixpage, pages
 from .engine import page_uri
+from .mdtable import row, table
 
 LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".example": "bash", ".py": "python", ".json": "json"}
-
-
-def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def table_rows(facts: Facts, page: str = TABLE_PAGE) -> list[list[str]]:
@@ -45,22 +42,19 @@ def table_rows(facts: Facts, page: str = TABLE_PAGE) -> list[list[str]]:
 
 
 def table_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
-    head = [c.titel for c in facts.columns]
-    out = [_md_row(head), _md_row(["---"] * len(head))]
-    out += [_md_row(row) for row in table_rows(facts, page)]
-    return "\n".join(out)
+    return table([c.titel for c in facts.columns], table_rows(facts, page))
 
 
 def stage_tabs_markdown(facts: Facts, page: str = TABLE_PAGE) -> str:
     """The same cells, one content tab per stage, columns as rows (easier to read)."""
     out = []
-    for stage, row in zip(facts.stages, table_rows(facts, page)):
+    for stage, cells in zip(facts.stages, table_rows(facts, page)):
         out.append(f'=== "{stage.name}"\n')
-        out.append("    " + _md_row(["Spalte", "Festlegung"]))
-        out.append("    " + _md_row(["---", "---"]))
-        for column, text in zip(facts.columns, row):
+        out.append("    " + row(["Spalte", "Festlegung"]))
+        out.append("    " + row(["---", "---"]))
+        for column, text in zip(facts.columns, cells):
             if not column.stagename:
-                out.append("    " + _md_row([f"**{column.titel}**", text]))
+                out.append("    " + row([f"**{column.titel}**", text]))
         out.append("")
     return "\n".join(out)
 
